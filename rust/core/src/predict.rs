@@ -1,0 +1,157 @@
+//! Vectorized prediction: a set of decoded models, and a batch whose rows each name the model
+//! (group) that predicts them.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{Float64Builder, ListBuilder};
+use arrow_array::{Array, ArrayRef, Float64Array};
+use rayon::prelude::*;
+
+use crate::algo::ClassPrediction;
+use crate::batch::{record_batch, write_stream, PredictBatch};
+use crate::error::{Error, Result};
+use crate::model::{Model, StoredModel};
+use crate::pool;
+
+/// Rows predicted per rayon work item: large enough to amortize scheduling.
+const CHUNK_ROWS: usize = 4096;
+
+/// Decoded models addressed by index; an entry may be absent (a failed or unknown group).
+#[derive(Debug, Default)]
+pub struct ModelSet {
+    models: Vec<Option<StoredModel>>,
+}
+
+/// One row's output.
+#[derive(Debug, Clone, PartialEq)]
+enum RowPrediction {
+    Missing,
+    Value(f64),
+    Class(ClassPrediction),
+}
+
+impl ModelSet {
+    /// Decodes every model once.
+    ///
+    /// # Errors
+    /// `Model` naming the index of the first undecodable entry.
+    pub fn decode(models: &[Option<&[u8]>]) -> Result<Self> {
+        let models = models
+            .iter()
+            .enumerate()
+            .map(|(i, bytes)| {
+                bytes
+                    .map(|b| {
+                        StoredModel::decode(b)
+                            .map_err(|e| Error::model(format!("model {i} of the set: {e}")))
+                    })
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ModelSet { models })
+    }
+
+    pub fn len(&self) -> usize {
+        self.models.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.models.is_empty()
+    }
+
+    fn has_classifier(&self) -> bool {
+        self.models.iter().flatten().any(|m| matches!(m.model, Model::Logistic(_)))
+    }
+
+    /// Predicts an IPC prediction batch and returns the predictions batch as IPC.
+    ///
+    /// # Errors
+    /// `Ipc`/`Schema` for a bad batch; `Schema` if a row names a model index outside the set or
+    /// a model expects a different number of features than the batch has.
+    pub fn predict_ipc(&self, threads: usize, batch: &[u8]) -> Result<Vec<u8>> {
+        let batch = PredictBatch::from_ipc(batch)?;
+        self.check(&batch)?;
+        let rows = batch.num_rows();
+        let preds: Vec<RowPrediction> = pool::install(threads, || {
+            (0..rows)
+                .into_par_iter()
+                .with_min_len(CHUNK_ROWS)
+                .map_init(Vec::new, |x, r| self.predict_row(&batch, r, x))
+                .collect()
+        })?;
+        self.predictions_batch(&preds)
+    }
+
+    fn check(&self, batch: &PredictBatch) -> Result<()> {
+        let p = batch.features.len();
+        for i in batch.models.iter().flatten() {
+            let model =
+                usize::try_from(i).ok().and_then(|i| self.models.get(i)).ok_or_else(|| {
+                    Error::schema(format!("model index {i} is outside the set of {}", self.len()))
+                })?;
+            if let Some(m) = model {
+                if m.model.num_features() != p {
+                    return Err(Error::schema(format!(
+                        "model {i} expects {} features ({}), the batch has {p}",
+                        m.model.num_features(),
+                        m.feature_names.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn predict_row(&self, batch: &PredictBatch, r: usize, x: &mut Vec<f64>) -> RowPrediction {
+        let Some(model) = batch
+            .models
+            .is_valid(r)
+            .then(|| batch.models.value(r))
+            .and_then(|i| self.models.get(i as usize))
+            .and_then(Option::as_ref)
+        else {
+            return RowPrediction::Missing;
+        };
+        x.clear();
+        for col in &batch.features {
+            if col.is_null(r) {
+                return RowPrediction::Missing;
+            }
+            x.push(col.value(r));
+        }
+        match &model.model {
+            Model::Linear(m) => RowPrediction::Value(m.predict_row(x)),
+            Model::Logistic(m) => RowPrediction::Class(m.predict_row(x)),
+        }
+    }
+
+    fn predictions_batch(&self, preds: &[RowPrediction]) -> Result<Vec<u8>> {
+        let prediction: Float64Array = preds
+            .iter()
+            .map(|p| match p {
+                RowPrediction::Missing => None,
+                RowPrediction::Value(v) => Some(*v),
+                RowPrediction::Class(c) => Some(c.label),
+            })
+            .collect();
+        let mut columns: Vec<(&str, ArrayRef)> = vec![("prediction", Arc::new(prediction))];
+        if self.has_classifier() {
+            let list = |f: fn(&ClassPrediction) -> &[f64]| -> ArrayRef {
+                let mut b = ListBuilder::new(Float64Builder::new());
+                for p in preds {
+                    match p {
+                        RowPrediction::Class(c) => {
+                            b.values().append_slice(f(c));
+                            b.append(true);
+                        }
+                        _ => b.append(false),
+                    }
+                }
+                Arc::new(b.finish())
+            };
+            columns.push(("raw_prediction", list(|c| &c.raw)));
+            columns.push(("probability", list(|c| &c.probability)));
+        }
+        write_stream(&record_batch(columns)?)
+    }
+}

@@ -1,0 +1,172 @@
+//! manyfold-jni: the cdylib the JVM loads. Every `Java_*` function is one call to [`bridge`],
+//! which runs the body, maps a core error to its Java exception and a panic to
+//! `manyfold.jni.NativeException`. Nothing here knows about algorithms; it decodes arguments,
+//! calls manyfold-core and encodes results. The contract: docs/native-interface.md.
+
+mod errors;
+mod handles;
+
+use jni::objects::{JByteArray, JObject, JObjectArray, JString};
+use jni::sys::{jint, jlong};
+use jni::{Env, EnvUnowned};
+
+use manyfold_core::model::StoredModel;
+use manyfold_core::params::default_params_json;
+use manyfold_core::predict::ModelSet;
+use manyfold_core::train::{train_ipc, TrainOptions, Trainer};
+use manyfold_core::Error;
+
+use errors::{BridgeError, ThrowMapped};
+
+type BridgeResult<T> = std::result::Result<T, BridgeError>;
+
+/// Runs one native method body; errors and panics become Java exceptions, never an abort.
+fn bridge<'local, T: Default + 'local>(
+    env: &mut EnvUnowned<'local>,
+    body: impl FnOnce(&mut Env<'local>) -> BridgeResult<T>,
+) -> T {
+    env.with_env(body).resolve::<ThrowMapped>()
+}
+
+fn string(env: &Env<'_>, s: &JString<'_>, what: &str) -> BridgeResult<String> {
+    if s.is_null() {
+        return Err(Error::invalid_param(what, "must not be null").into());
+    }
+    Ok(s.try_to_string(env)?)
+}
+
+fn bytes(env: &Env<'_>, a: &JByteArray<'_>, what: &str) -> BridgeResult<Vec<u8>> {
+    if a.is_null() {
+        return Err(Error::invalid_param(what, "must not be null").into());
+    }
+    Ok(env.convert_byte_array(a)?)
+}
+
+fn threads(n: jint) -> BridgeResult<usize> {
+    usize::try_from(n)
+        .map_err(|_| Error::invalid_param("threads", format!("must be >= 0, got {n}")).into())
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_version<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+) -> JString<'local> {
+    bridge(&mut env, |env| Ok(JString::new(env, manyfold_core::VERSION)?))
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_defaultParams<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    algorithm: JString<'local>,
+) -> JString<'local> {
+    bridge(&mut env, |env| {
+        let json = default_params_json(&string(env, &algorithm, "algorithm")?)?;
+        Ok(JString::new(env, json)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_trainGroups<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    algorithm: JString<'local>,
+    params_json: JString<'local>,
+    n_threads: jint,
+    max_rows_per_group: jlong,
+    batch: JByteArray<'local>,
+) -> JByteArray<'local> {
+    bridge(&mut env, |env| {
+        let trainer = Trainer::new(
+            &string(env, &algorithm, "algorithm")?,
+            &string(env, &params_json, "paramsJson")?,
+        )?;
+        let max_rows =
+            u64::try_from(max_rows_per_group).ok().filter(|m| *m >= 1).ok_or_else(|| {
+                Error::invalid_param(
+                    "maxRowsPerGroup",
+                    format!("must be >= 1, got {max_rows_per_group}"),
+                )
+            })?;
+        let options = TrainOptions { threads: threads(n_threads)?, max_rows_per_group: max_rows };
+        let out = train_ipc(&trainer, options, &bytes(env, &batch, "batch")?)?;
+        Ok(env.byte_array_from_slice(&out)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_openModels<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    models: JObjectArray<'local, JByteArray<'local>>,
+) -> jlong {
+    bridge(&mut env, |env| {
+        if models.is_null() {
+            return Err(Error::invalid_param("models", "must not be null").into());
+        }
+        let n = models.len(env)?;
+        let mut owned: Vec<Option<Vec<u8>>> = Vec::with_capacity(n);
+        for i in 0..n {
+            let element = models.get_element(env, i)?;
+            owned.push(if element.is_null() {
+                None
+            } else {
+                Some(env.convert_byte_array(&element)?)
+            });
+            env.delete_local_ref(element);
+        }
+        let borrowed: Vec<Option<&[u8]>> = owned.iter().map(Option::as_deref).collect();
+        Ok(handles::insert(ModelSet::decode(&borrowed)?))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_predict<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    handle: jlong,
+    n_threads: jint,
+    batch: JByteArray<'local>,
+) -> JByteArray<'local> {
+    bridge(&mut env, |env| {
+        let set = handles::get(handle)?;
+        let out = set.predict_ipc(threads(n_threads)?, &bytes(env, &batch, "batch")?)?;
+        Ok(env.byte_array_from_slice(&out)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_closeModels<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    handle: jlong,
+) {
+    bridge(&mut env, |_| Ok(handles::remove(handle)?))
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_describeModel<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    model: JByteArray<'local>,
+) -> JString<'local> {
+    bridge(&mut env, |env| {
+        let stored = StoredModel::decode(&bytes(env, &model, "model")?)?;
+        Ok(JString::new(env, manyfold_core::describe::describe(&stored)?)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_debugFail<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    kind: JString<'local>,
+) {
+    bridge(&mut env, |env| match string(env, &kind, "kind")?.as_str() {
+        "panic" => panic!("debugFail asked for a panic"),
+        "data" => Err(Error::data("debugFail asked for a data error").into()),
+        "param" => Err(Error::invalid_param("kind", "debugFail asked for a param error").into()),
+        other => Err(Error::invalid_param("kind", format!("unknown kind '{other}'")).into()),
+    })
+}
