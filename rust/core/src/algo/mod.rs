@@ -4,6 +4,7 @@
 //! each algorithm checks what only it knows (too few rows for its parameters, one class).
 //! Results are deterministic for a given input (no randomness, no thread-count dependence).
 
+mod linalg;
 pub mod linear;
 pub mod logistic;
 
