@@ -35,7 +35,11 @@ pub struct PredictBatch {
 pub fn read_stream(bytes: &[u8]) -> Result<RecordBatch> {
     let reader = StreamReader::try_new(Cursor::new(bytes), None)?;
     let schema = reader.schema();
-    let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+    let mut batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+    // One batch is the usual case: take it as it is rather than pay for a copy.
+    if batches.len() == 1 {
+        return Ok(batches.remove(0));
+    }
     Ok(arrow_select::concat::concat_batches(&schema, &batches)?)
 }
 
