@@ -1,0 +1,105 @@
+package manyfold.arrow
+
+import java.io.ByteArrayOutputStream
+import java.nio.channels.Channels
+
+import scala.collection.JavaConverters._
+
+import org.apache.arrow.memory.BufferAllocator
+import org.apache.arrow.vector.{FieldVector, Float8Vector, IntVector, VectorSchemaRoot}
+import org.apache.arrow.vector.ipc.ArrowStreamWriter
+import org.apache.arrow.vector.types.FloatingPointPrecision
+import org.apache.arrow.vector.types.pojo.{ArrowType, FieldType}
+
+/**
+ * One Int32 index column followed by Float64 columns, filled row by row and written as an Arrow IPC
+ * stream: the shape of both the training batch (index = group) and the prediction batch (index =
+ * model) of docs/native-interface.md.
+ *
+ * Rows are written at explicit positions so that a caller can [[truncate]] (drop the rows of a
+ * group that turned out too big) and overwrite. The builder owns a child allocator; [[close]] frees
+ * everything and fails loudly if a buffer leaked.
+ */
+final class BatchBuilder(indexName: String, indexNullable: Boolean, columnNames: Seq[String])
+    extends AutoCloseable {
+
+  private val allocator: BufferAllocator =
+    ArrowBatches.allocator.newChildAllocator(s"manyfold-$indexName-batch", 0, Long.MaxValue)
+
+  private val index = new IntVector(
+    indexName,
+    new FieldType(indexNullable, new ArrowType.Int(32, true), null),
+    allocator
+  )
+
+  private val columns: Array[Float8Vector] = columnNames.map { name =>
+    new Float8Vector(
+      name,
+      FieldType.nullable(new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE)),
+      allocator
+    )
+  }.toArray
+
+  private var rows = 0
+
+  /** Rows written so far (after any [[truncate]]). */
+  def numRows: Int = rows
+
+  /** Number of Float64 columns. */
+  def numColumns: Int = columns.length
+
+  /** Appends a row with this index value; returns its position. Set its columns next. */
+  def addRow(indexValue: Int): Int = {
+    index.setSafe(rows, 1, indexValue)
+    rows += 1
+    rows - 1
+  }
+
+  /** Appends a row whose index is null; returns its position. */
+  def addRowWithNullIndex(): Int = {
+    require(indexNullable, s"the $indexName column is not nullable")
+    index.setSafe(rows, 0, 0)
+    rows += 1
+    rows - 1
+  }
+
+  def setDouble(column: Int, row: Int, value: Double): Unit = columns(column).setSafe(row, 1, value)
+
+  def setNull(column: Int, row: Int): Unit = columns(column).setSafe(row, 0, 0.0)
+
+  /** Forgets rows from position `n` on; later rows overwrite them. */
+  def truncate(n: Int): Unit = {
+    require(n >= 0 && n <= rows, s"cannot truncate $rows rows to $n")
+    rows = n
+  }
+
+  /** The rows written so far as one Arrow IPC stream with one record batch. */
+  def toIpc(): Array[Byte] = {
+    val vectors: Seq[FieldVector] = index +: columns.toSeq
+    vectors.foreach(_.setValueCount(rows))
+    // The root borrows the vectors: closing it would free them, so it is not closed.
+    val root = new VectorSchemaRoot(vectors.asJava)
+    root.setRowCount(rows)
+    val out = new ByteArrayOutputStream()
+    val writer = new ArrowStreamWriter(root, null, Channels.newChannel(out))
+    try {
+      writer.start()
+      writer.writeBatch()
+      writer.end()
+    } finally writer.close()
+    out.toByteArray
+  }
+
+  /** Empties the builder, keeping its buffers for the next batch. */
+  def clear(): Unit = {
+    index.reset()
+    columns.foreach(_.reset())
+    rows = 0
+  }
+
+  override def close(): Unit = {
+    index.close()
+    columns.foreach(_.close())
+    allocator.close()
+  }
+}

@@ -1,0 +1,36 @@
+package manyfold.jni
+
+import scala.annotation.nowarn
+
+/**
+ * Every native method of manyfold, in one class (natives of a Scala `object` would get `$` in their
+ * JNI names). The contract, including the Arrow IPC layouts, is docs/native-interface.md. Use
+ * [[NativeApi.get]], which loads the library first.
+ */
+@nowarn("cat=unused-params") // the parameters of @native methods are used by Rust
+final class NativeApi private () {
+  @native def version(): String
+  @native def defaultParams(algorithm: String): String
+  @native def trainGroups(
+      algorithm: String,
+      paramsJson: String,
+      threads: Int,
+      maxRowsPerGroup: Long,
+      batch: Array[Byte]
+  ): Array[Byte]
+  @native def openModels(models: Array[Array[Byte]]): Long
+  @native def predict(handle: Long, threads: Int, batch: Array[Byte]): Array[Byte]
+  @native def closeModels(handle: Long): Unit
+  @native def describeModel(model: Array[Byte]): String
+  @native def debugFail(kind: String): Unit
+}
+
+object NativeApi {
+  private lazy val instance: NativeApi = {
+    NativeLoader.load()
+    new NativeApi()
+  }
+
+  /** The native API, loading the library on first use in this JVM. */
+  def get: NativeApi = instance
+}

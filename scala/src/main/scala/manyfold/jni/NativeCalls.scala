@@ -1,0 +1,47 @@
+package manyfold.jni
+
+import java.util.concurrent.atomic.AtomicLong
+
+/**
+ * The native calls that move data, counted per JVM (each executor counts its own; in local mode the
+ * driver sees them all). Tests use the counts to check batching (many groups per `trainGroups`
+ * call) and that every opened model set is closed.
+ */
+object NativeCalls {
+  private val trainGroupsCount = new AtomicLong
+  private val predictCount = new AtomicLong
+  private val openCount = new AtomicLong
+  private val closeCount = new AtomicLong
+
+  def trainGroupsCalls: Long = trainGroupsCount.get
+  def predictCalls: Long = predictCount.get
+  def openModelsCalls: Long = openCount.get
+  def closeModelsCalls: Long = closeCount.get
+
+  private[manyfold] def trainGroups(
+      algorithm: String,
+      paramsJson: String,
+      threads: Int,
+      maxRowsPerGroup: Long,
+      batch: Array[Byte]
+  ): Array[Byte] = {
+    trainGroupsCount.incrementAndGet()
+    NativeApi.get.trainGroups(algorithm, paramsJson, threads, maxRowsPerGroup, batch)
+  }
+
+  private[manyfold] def openModels(models: Array[Array[Byte]]): Long = {
+    val handle = NativeApi.get.openModels(models)
+    openCount.incrementAndGet()
+    handle
+  }
+
+  private[manyfold] def predict(handle: Long, threads: Int, batch: Array[Byte]): Array[Byte] = {
+    predictCount.incrementAndGet()
+    NativeApi.get.predict(handle, threads, batch)
+  }
+
+  private[manyfold] def closeModels(handle: Long): Unit = {
+    closeCount.incrementAndGet()
+    NativeApi.get.closeModels(handle)
+  }
+}

@@ -1,0 +1,214 @@
+package manyfold.ml
+
+import org.apache.hadoop.fs.Path
+import org.apache.spark.SparkContext
+import org.apache.spark.ml.Estimator
+import org.apache.spark.ml.param._
+import org.apache.spark.ml.util._
+import org.apache.spark.sql.Dataset
+import org.apache.spark.sql.types.StructType
+import org.json4s.{JObject, JValue}
+import org.json4s.JsonDSL._
+
+/** Params of [[Grouped]] and [[GroupedModel]]. */
+trait GroupedParams extends Params {
+
+  /**
+   * Param for the group columns: one model is trained per distinct combination of their values
+   * (nulls included). Any orderable type: numbers, strings, booleans, dates, timestamps, binary,
+   * and arrays or structs of those. Required: at least one, distinct names. Default: none.
+   */
+  final val groupCols: StringArrayParam = new StringArrayParam(
+    this,
+    "groupCols",
+    "columns whose distinct values define the groups, one model per group. Any orderable type. " +
+      "Required (at least one), distinct names. Default: none",
+    (a: Array[String]) => a.forall(_.nonEmpty) && a.distinct.length == a.length
+  )
+
+  /**
+   * Param for the most rows a group may have; a bigger group is not trained but gets a failed row.
+   * >= 1. Default 1000000.
+   */
+  final val maxRowsPerGroup: LongParam = new LongParam(
+    this,
+    "maxRowsPerGroup",
+    "most rows a group may have (a group's rows are trained in one task's memory; a bigger " +
+      "group fails). >= 1. Default: 1000000",
+    ParamValidators.gtEq(1)
+  )
+
+  /**
+   * Param for whether a group that fails to train fails the fit (an IllegalStateException naming
+   * the first failed group) instead of giving a `failed` row in `models`. Default false.
+   */
+  final val failOnGroupError: BooleanParam = new BooleanParam(
+    this,
+    "failOnGroupError",
+    "whether a group that cannot be trained fails fit, instead of giving a failed row in " +
+      "models. Default: false"
+  )
+
+  /**
+   * Param for the number of partitions the rows are shuffled into by group; 0 lets Spark (and
+   * adaptive query execution) choose. >= 0. Default 0.
+   */
+  final val numPartitions: IntParam = new IntParam(
+    this,
+    "numPartitions",
+    "number of partitions the rows are shuffled into by group; 0 lets Spark choose " +
+      "(spark.sql.shuffle.partitions, adaptive execution). >= 0. Default: 0",
+    ParamValidators.gtEq(0)
+  )
+
+  setDefault(
+    groupCols -> Array.empty[String],
+    maxRowsPerGroup -> 1000000L,
+    failOnGroupError -> false,
+    numPartitions -> 0
+  )
+
+  final def getGroupCols: Array[String] = $(groupCols)
+  final def getMaxRowsPerGroup: Long = $(maxRowsPerGroup)
+  final def getFailOnGroupError: Boolean = $(failOnGroupError)
+  final def getNumPartitions: Int = $(numPartitions)
+
+  /** Checks the group columns against a schema and the estimator's columns. */
+  private[manyfold] def validateGroupCols(schema: StructType, estimator: NativeParams): Unit = {
+    require($(groupCols).nonEmpty, "no group columns: call setGroupCols(...) with at least one")
+    val reserved = GroupedModel.resultColumns(estimator)
+    val features = if (estimator.usesInputCols) estimator.getInputCols.toSeq else Nil
+    $(groupCols).foreach { c =>
+      val t = Schemas.field(schema, c, "group").dataType
+      require(
+        Schemas.orderable(t),
+        s"the group column '$c' has type ${t.simpleString}, which Spark cannot sort or partition by"
+      )
+      require(
+        !reserved.contains(c),
+        s"the group column '$c' has the name of a column of GroupedModel.models " +
+          s"(${reserved.mkString(", ")}): rename it"
+      )
+      require(
+        c != estimator.getLabelCol && !features.contains(c),
+        s"the group column '$c' is also the label or a feature column"
+      )
+    }
+  }
+}
+
+/**
+ * Trains one model per group: `Grouped(new LinearRegression()).setGroupCols("store").fit(df)`. The
+ * estimator's params and columns (features, label, outputs) are used for every group.
+ *
+ * The rows are shuffled by group and sorted within partitions; each task streams its rows into
+ * Arrow batches of many groups (up to about 256k rows, cut at a group boundary) and trains each
+ * batch with one native call, on `TaskContext.cpus()` threads. A group's rows must fit in the
+ * memory of one task (at most `maxRowsPerGroup`). The outcomes are collected to the driver:
+ * [[GroupedModel.models]] has one row per group.
+ *
+ * A group whose data cannot be trained on (a null, NaN or infinite label or feature, a single
+ * class, too few rows, more than `maxRowsPerGroup` rows) gets a `failed` row with the reason, and
+ * the other groups train; with `failOnGroupError` fit throws instead.
+ */
+final class Grouped(override val uid: String, val estimator: NativeEstimator[_])
+    extends Estimator[GroupedModel]
+    with GroupedParams
+    with MLWritable {
+
+  def this(estimator: NativeEstimator[_]) = this(Identifiable.randomUID("grouped"), estimator)
+
+  def setGroupCols(cols: String*): this.type = set(groupCols, cols.toArray)
+  def setMaxRowsPerGroup(value: Long): this.type = set(maxRowsPerGroup, value)
+  def setFailOnGroupError(value: Boolean): this.type = set(failOnGroupError, value)
+  def setNumPartitions(value: Int): this.type = set(numPartitions, value)
+
+  /**
+   * Trains one model per group.
+   *
+   * @throws IllegalArgumentException
+   *   for invalid columns or params, or an empty DataFrame, before any training job
+   * @throws IllegalStateException
+   *   with `failOnGroupError`, naming the first failed group (in group key order) and why it failed
+   */
+  override def fit(dataset: Dataset[_]): GroupedModel = {
+    transformSchema(dataset.schema, logging = true)
+    val df = dataset.toDF
+    val trained = GroupedTraining.train(
+      df,
+      $(groupCols).toSeq,
+      estimator,
+      $(maxRowsPerGroup),
+      $(numPartitions)
+    )
+    val keyFields = $(groupCols).toSeq.map(c => Schemas.field(df.schema, c, "group"))
+    val models = GroupedModel.modelsTable(df.sparkSession, keyFields, estimator, trained)
+    if ($(failOnGroupError)) {
+      trained.find(_.status != GroupedTraining.Ok).foreach { t =>
+        val key = GroupedTraining.keyConverter(StructType(keyFields))(t.key)
+        throw new IllegalStateException(
+          s"group ${GroupedModel.describeKey($(groupCols).toSeq, key.toSeq)} failed: ${t.error}"
+        )
+      }
+    }
+    copyValues(new GroupedModel(uid, estimator.copy(ParamMap.empty), models).setParent(this))
+  }
+
+  override def transformSchema(schema: StructType): StructType = {
+    validateGroupCols(schema, estimator)
+    estimator.transformSchema(schema)
+  }
+
+  override def copy(extra: ParamMap): Grouped =
+    copyValues(new Grouped(uid, estimator.copy(extra)), extra)
+
+  override def write: MLWriter = new Grouped.GroupedWriter(this)
+}
+
+object Grouped extends MLReadable[Grouped] {
+
+  /** Groups an estimator: its params and columns are used for every group. */
+  def apply(estimator: NativeEstimator[_]): Grouped = new Grouped(estimator)
+
+  override def read: MLReader[Grouped] = new GroupedReader
+
+  override def load(path: String): Grouped = super.load(path)
+
+  /** Embeds the estimator (class, uid, params) in the metadata JSON of a Grouped stage. */
+  private[manyfold] def estimatorMetadata(
+      estimator: NativeEstimator[_],
+      sc: SparkContext
+  ): JObject =
+    ("estimatorClass" -> estimator.getClass.getName) ~
+      ("estimator" -> ManyfoldMetadata.toJson(estimator, sc))
+
+  /** The estimator embedded by [[estimatorMetadata]], with its params. */
+  private[manyfold] def estimatorFrom(metadata: JValue, path: String): NativeEstimator[_] = {
+    val saved = ManyfoldMetadata.fromJson(metadata \ "estimator")
+    val cls = Class.forName(saved.className, true, getClass.getClassLoader)
+    require(
+      classOf[NativeEstimator[_]].isAssignableFrom(cls),
+      s"the estimator saved at $path is a ${saved.className}, not a manyfold estimator"
+    )
+    val estimator =
+      cls.getConstructor(classOf[String]).newInstance(saved.uid).asInstanceOf[NativeEstimator[_]]
+    saved.setParams(estimator)
+    estimator
+  }
+
+  private class GroupedWriter(instance: Grouped) extends MLWriter {
+    override protected def saveImpl(path: String): Unit =
+      ManyfoldMetadata.save(instance, path, sc, Some(estimatorMetadata(instance.estimator, sc)))
+  }
+
+  private class GroupedReader extends MLReader[Grouped] {
+    override def load(path: String): Grouped = {
+      val metadata = ManyfoldMetadata.load(path, sc, classOf[Grouped].getName)
+      val grouped = new Grouped(metadata.uid, estimatorFrom(metadata.json, path))
+      metadata.setParams(grouped)
+      grouped
+    }
+  }
+
+  private[manyfold] def dataPath(path: String): String = new Path(path, "data").toString
+}

@@ -1,0 +1,253 @@
+package manyfold.ml
+
+import scala.collection.JavaConverters._
+
+import manyfold.jni.NativeCalls
+import org.apache.spark.broadcast.Broadcast
+import org.apache.spark.ml.Model
+import org.apache.spark.ml.param.ParamMap
+import org.apache.spark.ml.util._
+import org.apache.spark.sql.{DataFrame, Dataset, Row, SparkSession}
+import org.apache.spark.sql.functions.{broadcast, lit}
+import org.apache.spark.sql.types._
+
+/**
+ * One model per group, as [[Grouped]] trained them.
+ *
+ * [[models]] has one row per group, sorted by group key: the group columns (their names and types),
+ * `model` (the model bytes; null if the group failed), `rows`, the training metrics (`rmse` and
+ * `r2` for a linear model, `accuracy` and `logLoss` for a logistic one; null if failed), `status`
+ * ("ok" or "failed"), `error` (why it failed; null if ok) and `trainingMillis`.
+ *
+ * `transform` predicts each row with its group's model and adds the estimator's output columns
+ * (prediction; for a classifier also probability and raw prediction). A row whose group is not in
+ * [[models]], or whose group failed, gets null outputs, as does a row with a null feature.
+ */
+final class GroupedModel private[manyfold] (
+    override val uid: String,
+    val estimator: NativeEstimator[_],
+    val models: DataFrame
+) extends Model[GroupedModel]
+    with GroupedParams
+    with MLWritable {
+
+  /** The group column names. */
+  def groupColumns: Array[String] = $(groupCols)
+
+  @transient private lazy val table: Array[Row] = models.collect()
+
+  @transient private lazy val okRows: Array[Row] =
+    table.filter(_.getAs[String]("status") == GroupedTraining.Ok)
+
+  @transient private lazy val byKey: Map[Seq[Any], Row] =
+    table.map(r => r.toSeq.take(groupColumns.length) -> r).toMap
+
+  @transient private lazy val broadcastModels: Broadcast[Array[Array[Byte]]] =
+    models.sparkSession.sparkContext.broadcast(okRows.map(_.getAs[Array[Byte]]("model")))
+
+  /** The number of features of the models (all groups share the columns); 0 if none trained. */
+  @transient lazy val numFeatures: Int =
+    okRows.headOption
+      .map(r => estimator.anyModelOf(r.getAs[Array[Byte]]("model")).numFeatures)
+      .getOrElse(0)
+
+  /** The number of groups, trained or failed. */
+  def numGroups: Int = table.length
+
+  /**
+   * The model of one group, given its key values in the order of the group columns. It is a
+   * [[manyfold.ml.regression.LinearRegressionModel]] or
+   * [[manyfold.ml.classification.LogisticRegressionModel]] (as the estimator), typed as their
+   * common base [[NativeModel]] so that `coefficients` and `intercept` need no cast.
+   *
+   * @throws NoSuchElementException
+   *   if no group has this key
+   * @throws IllegalStateException
+   *   if the group failed to train, with the reason
+   */
+  def model(keys: Any*): NativeModel[_] = {
+    val cols = groupColumns.toSeq
+    require(
+      keys.length == cols.length,
+      s"model(...) takes one value per group column (${cols.mkString(", ")}), got ${keys.length}"
+    )
+    val row = byKey.getOrElse(
+      keys,
+      throw new NoSuchElementException(s"no group ${GroupedModel.describeKey(cols, keys)}")
+    )
+    if (row.getAs[String]("status") != GroupedTraining.Ok) {
+      throw new IllegalStateException(
+        s"group ${GroupedModel.describeKey(cols, keys)} failed: ${row.getAs[String]("error")}"
+      )
+    }
+    estimator.anyModelOf(row.getAs[Array[Byte]]("model"))
+  }
+
+  override def transformSchema(schema: StructType): StructType = {
+    groupColumns.foreach(c => Schemas.field(schema, c, "group"))
+    val out = estimator.validateAndTransformSchema(schema, fitting = false)
+    if (estimator.usesInputCols && numFeatures > 0) {
+      require(
+        estimator.getInputCols.length == numFeatures,
+        s"the models have $numFeatures features but inputCols names " +
+          s"${estimator.getInputCols.length}: ${estimator.getInputCols.mkString(", ")}"
+      )
+    }
+    out
+  }
+
+  override def transform(dataset: Dataset[_]): DataFrame = {
+    val outSchema = transformSchema(dataset.schema, logging = true)
+    val df = dataset.toDF
+    val original = df.columns.toSeq.map(c => df.col(quote(c)))
+    val outputs = estimator.outputColumns
+    if (okRows.isEmpty) {
+      return df.select(original ++ outputs.map { case (name, kind) =>
+        lit(null).cast(kind.dataType).as(name)
+      }: _*)
+    }
+    val index = indexFrame(df.sparkSession)
+    val condition = groupColumns.zipWithIndex
+      .map { case (c, i) => df.col(quote(c)) <=> index.col(s"${GroupedModel.KeyPrefix}$i") }
+      .reduce(_ && _)
+    val joined = df.join(broadcast(index), condition, "left_outer")
+    val bytes = broadcastModels
+    NativePrediction.transform(
+      input = joined,
+      originalColumns = original,
+      modelIndex = index.col(GroupedModel.IndexColumn),
+      params = estimator,
+      numFeatures = numFeatures,
+      models = () => bytes.value,
+      outSchema = outSchema
+    )
+  }
+
+  // Key -> position in the broadcast model array, joined to the rows to predict: Spark matches
+  // the keys (null-safe, with its own type coercion), so no key is converted per row.
+  private def indexFrame(spark: SparkSession): DataFrame = {
+    val keyFields = models.schema.fields.take(groupColumns.length)
+    val schema = StructType(keyFields.zipWithIndex.map { case (f, i) =>
+      StructField(s"${GroupedModel.KeyPrefix}$i", f.dataType, nullable = true)
+    } :+ StructField(GroupedModel.IndexColumn, IntegerType, nullable = false))
+    val rows = okRows.zipWithIndex.map { case (r, i) =>
+      Row.fromSeq(r.toSeq.take(keyFields.length) :+ i)
+    }
+    spark.createDataFrame(rows.toSeq.asJava, schema)
+  }
+
+  private def quote(name: String): String = "`" + name.replace("`", "``") + "`"
+
+  /** Checks that the table has the expected columns and that every model decodes. */
+  private[manyfold] def validate(context: String): Unit = {
+    val names = models.schema.fieldNames.toSeq
+    val expected = groupColumns.toSeq ++ GroupedModel.resultColumns(estimator)
+    require(
+      expected.forall(names.contains),
+      s"$context: the models table has columns ${names.mkString(", ")}; expected " +
+        expected.mkString(", ")
+    )
+    try NativeCalls.closeModels(NativeCalls.openModels(okRows.map(_.getAs[Array[Byte]]("model"))))
+    catch {
+      case e: Exception =>
+        // Name the first group whose bytes do not decode.
+        okRows.foreach { r =>
+          try estimator.anyModelOf(r.getAs[Array[Byte]]("model")).validate("")
+          catch {
+            case _: Exception =>
+              val key =
+                GroupedModel.describeKey(groupColumns.toSeq, r.toSeq.take(groupColumns.length))
+              throw new IllegalArgumentException(
+                s"$context: the model of group $key cannot be decoded: ${e.getMessage}",
+                e
+              )
+          }
+        }
+        throw new IllegalArgumentException(s"$context: ${e.getMessage}", e)
+    }
+  }
+
+  override def copy(extra: ParamMap): GroupedModel =
+    copyValues(new GroupedModel(uid, estimator.copy(extra), models), extra).setParent(parent)
+
+  override def write: MLWriter = new GroupedModel.GroupedModelWriter(this)
+}
+
+object GroupedModel extends MLReadable[GroupedModel] {
+
+  private val KeyPrefix = "__manyfold_key_"
+  private val IndexColumn = "__manyfold_model"
+
+  override def read: MLReader[GroupedModel] = new GroupedModelReader
+
+  override def load(path: String): GroupedModel = super.load(path)
+
+  /** The columns of [[GroupedModel.models]] after the group columns. */
+  private[manyfold] def resultColumns(estimator: NativeParams): Seq[String] = {
+    val metrics = estimator match {
+      case e: NativeEstimator[_] => e.metricColumns.map(_._2)
+      case _ => Nil
+    }
+    Seq("model", "rows") ++ metrics ++ Seq("status", "error", "trainingMillis")
+  }
+
+  /** `store=3, day=2024-01-01`. */
+  private[manyfold] def describeKey(cols: Seq[String], values: Seq[Any]): String =
+    cols.zip(values).map { case (c, v) => s"$c=$v" }.mkString(", ")
+
+  /** The models table of training outcomes (already sorted by key). */
+  private[manyfold] def modelsTable(
+      spark: SparkSession,
+      keyFields: Seq[StructField],
+      estimator: NativeEstimator[_],
+      trained: Array[GroupedTraining.Trained]
+  ): DataFrame = {
+    val keySchema = StructType(keyFields.map(f => StructField(f.name, f.dataType, nullable = true)))
+    val schema = StructType(
+      keySchema.fields ++ Seq(
+        StructField("model", BinaryType, nullable = true),
+        StructField("rows", LongType, nullable = false)
+      ) ++ estimator.metricColumns.map(m => StructField(m._2, DoubleType, nullable = true)) ++
+        Seq(
+          StructField("status", StringType, nullable = false),
+          StructField("error", StringType, nullable = true),
+          StructField("trainingMillis", DoubleType, nullable = false)
+        )
+    )
+    val toKey = GroupedTraining.keyConverter(keySchema)
+    val rows = trained.map { t =>
+      Row.fromSeq(
+        toKey(t.key).toSeq ++ Seq(t.model, t.rows) ++ t.metrics.map(_.map(Double.box).orNull) ++
+          Seq(t.status, t.error, t.trainMillis)
+      )
+    }
+    spark.createDataFrame(rows.toSeq.asJava, schema)
+  }
+
+  private class GroupedModelWriter(instance: GroupedModel) extends MLWriter {
+    override protected def saveImpl(path: String): Unit = {
+      ManyfoldMetadata.save(
+        instance,
+        path,
+        sc,
+        Some(Grouped.estimatorMetadata(instance.estimator, sc))
+      )
+      instance.models.repartition(1).write.parquet(Grouped.dataPath(path))
+    }
+  }
+
+  private class GroupedModelReader extends MLReader[GroupedModel] {
+    override def load(path: String): GroupedModel = {
+      val metadata = ManyfoldMetadata.load(path, sc, classOf[GroupedModel].getName)
+      val estimator = Grouped.estimatorFrom(metadata.json, path)
+      // The table is small (one row per group) and needed on the driver to predict: keep it
+      // in memory rather than re-reading the files at every use.
+      val stored = sparkSession.read.parquet(Grouped.dataPath(path))
+      val models = sparkSession.createDataFrame(stored.collect().toSeq.asJava, stored.schema)
+      val model = new GroupedModel(metadata.uid, estimator, models)
+      metadata.setParams(model)
+      model.validate(s"the model saved at $path")
+      model
+    }
+  }
+}

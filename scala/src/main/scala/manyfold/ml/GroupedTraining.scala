@@ -1,0 +1,232 @@
+package manyfold.ml
+
+import scala.collection.mutable.ArrayBuffer
+
+import manyfold.arrow.{ArrowBatches, BatchBuilder, FeatureLayout}
+import manyfold.jni.NativeCalls
+import org.apache.spark.{SparkException, TaskContext}
+import org.apache.spark.ml.attribute.AttributeGroup
+import org.apache.spark.sql.{DataFrame, Row}
+import org.apache.spark.sql.catalyst.{CatalystTypeConverters, InternalRow}
+import org.apache.spark.sql.catalyst.expressions.{
+  BoundReference,
+  Expression,
+  InterpretedOrdering,
+  UnsafeProjection,
+  UnsafeRow
+}
+import org.apache.spark.sql.types.{DataType, DoubleType, StructType}
+
+/**
+ * Training many models at once: the driver checks and plans, each executor task streams its rows
+ * (shuffled by group key and sorted) into Arrow batches of many groups and makes one native
+ * `trainGroups` call per batch. Used by [[Grouped]] and, with no group columns, by a single
+ * [[NativeEstimator.fit]].
+ */
+private[manyfold] object GroupedTraining {
+
+  val Ok = "ok"
+  val Failed = "failed"
+
+  /** Rows per native call: a batch is flushed at the first group boundary after this many. */
+  val BatchRows: Int = 256 * 1024
+
+  /** One group's outcome; `key` holds the group column values (Spark's internal form). */
+  final case class Trained(
+      key: InternalRow,
+      status: String,
+      error: String,
+      model: Array[Byte],
+      rows: Long,
+      trainMillis: Double,
+      metrics: Seq[Option[Double]]
+  )
+
+  /** What an executor task needs to train (shipped in the task closure). */
+  final case class Plan(
+      algorithm: String,
+      paramsJson: String,
+      label: String,
+      layout: FeatureLayout,
+      keyTypes: Seq[DataType],
+      metricColumns: Seq[String],
+      maxRowsPerGroup: Long,
+      batchRows: Int
+  )
+
+  /**
+   * Trains one model per distinct value of `groupCols` (one model in all when empty) and returns
+   * the outcomes sorted by group key. Checks the input first: no job runs for a missing or
+   * non-numeric column, and an empty DataFrame fails before training.
+   *
+   * @throws IllegalArgumentException
+   *   for invalid input, including vectors of different sizes
+   */
+  def train(
+      df: DataFrame,
+      groupCols: Seq[String],
+      estimator: NativeEstimator[_],
+      maxRowsPerGroup: Long,
+      numPartitions: Int
+  ): Array[Trained] = {
+    estimator.validateAndTransformSchema(df.schema, fitting = true)
+    if (df.isEmpty) throw new IllegalArgumentException("the training DataFrame is empty")
+    val layout = estimator.featureLayout(vectorSize(df, estimator.getFeaturesCol))
+    val keyFields = groupCols.map(c => Schemas.field(df.schema, c, "group"))
+    val selected = df.select(
+      groupCols.map(Schemas.column) ++
+        Seq(Schemas.column(estimator.getLabelCol).cast(DoubleType)) ++
+        estimator.featureExpressions: _*
+    )
+    val keys = groupCols.map(Schemas.column)
+    val shuffled =
+      if (keys.isEmpty) selected.repartition(1)
+      else if (numPartitions > 0) selected.repartition(numPartitions, keys: _*)
+      else selected.repartition(keys: _*)
+    val sorted = if (keys.isEmpty) shuffled else shuffled.sortWithinPartitions(keys: _*)
+    val plan = Plan(
+      algorithm = estimator.algorithm,
+      paramsJson = estimator.paramsJson,
+      label = estimator.getLabelCol,
+      layout = layout,
+      keyTypes = keyFields.map(_.dataType),
+      metricColumns = estimator.metricColumns.map(_._1),
+      maxRowsPerGroup = maxRowsPerGroup,
+      batchRows = BatchRows
+    )
+    val trained = rethrowInvalidInput {
+      sorted.queryExecution.toRdd.mapPartitions(rows => trainPartition(plan, rows)).collect()
+    }
+    val ordering = InterpretedOrdering.forSchema(plan.keyTypes)
+    trained.sortWith((a, b) => ordering.lt(a.key, b.key))
+  }
+
+  /** The group key of `trained` as external Spark values (String, Int, java.sql.Date, ...). */
+  def keyConverter(keySchema: StructType): InternalRow => Row = {
+    val convert = CatalystTypeConverters.createToScalaConverter(keySchema)
+    row => convert(row).asInstanceOf[Row]
+  }
+
+  /**
+   * The size of the Vector column's vectors, from its ML attributes if set, else from its first
+   * non-null vector. Each row's vector is checked against it when written.
+   */
+  private def vectorSize(df: DataFrame, column: String): Int = {
+    val fromMetadata = AttributeGroup.fromStructField(Schemas.field(df.schema, column, "features"))
+    if (fromMetadata.size >= 0) fromMetadata.size
+    else {
+      val first = df.select(Schemas.column(column)).where(Schemas.column(column).isNotNull).head(1)
+      if (first.isEmpty) {
+        throw new IllegalArgumentException(s"the features column '$column' holds only null vectors")
+      }
+      first(0).getAs[org.apache.spark.ml.linalg.Vector](0).size
+    }
+  }
+
+  /**
+   * Task failures reach the driver wrapped in SparkException; an invalid input found on an executor
+   * (vectors of different sizes) is rethrown as the IllegalArgumentException it is.
+   */
+  private def rethrowInvalidInput[T](job: => T): T =
+    try job
+    catch {
+      case e: SparkException =>
+        Iterator
+          .iterate[Throwable](e)(_.getCause)
+          .takeWhile(_ != null)
+          .collectFirst { case iae: IllegalArgumentException => iae } match {
+          case Some(iae) => throw new IllegalArgumentException(iae.getMessage, e)
+          case None => throw e
+        }
+    }
+
+  /**
+   * Trains the groups of one partition, whose rows are (key columns..., label, features...) sorted
+   * by key. Rows are copied into Arrow as they stream by; none is kept.
+   */
+  def trainPartition(plan: Plan, rows: Iterator[InternalRow]): Iterator[Trained] = {
+    if (!rows.hasNext) return Iterator.empty
+    val k = plan.keyTypes.length
+    val keyOf = UnsafeProjection.create(plan.keyTypes.zipWithIndex.map { case (t, i) =>
+      BoundReference(i, t, nullable = true): Expression
+    })
+    val batch = new BatchBuilder("group", indexNullable = false, plan.label +: plan.layout.names)
+    var closed = false
+    def close(): Unit = if (!closed) { closed = true; batch.close() }
+    Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
+    val threads = Option(TaskContext.get).map(_.cpus()).getOrElse(1)
+
+    val out = ArrayBuffer.empty[Trained]
+    val batchKeys = ArrayBuffer.empty[UnsafeRow] // group index in the batch -> key
+    var current: UnsafeRow = null
+    var currentRows = 0L
+    var currentStart = 0
+    var oversized = false
+
+    def endGroup(): Unit = if (current != null && oversized) {
+      out += Trained(
+        current,
+        Failed,
+        s"group has more than maxRowsPerGroup=${plan.maxRowsPerGroup} rows",
+        null,
+        currentRows,
+        0.0,
+        plan.metricColumns.map(_ => None)
+      )
+    }
+
+    def flush(): Unit = if (batch.numRows > 0) {
+      val results = NativeCalls.trainGroups(
+        plan.algorithm,
+        plan.paramsJson,
+        threads,
+        plan.maxRowsPerGroup,
+        batch.toIpc()
+      )
+      ArrowBatches.readResults(results, plan.metricColumns).foreach { r =>
+        out += Trained(
+          batchKeys(r.group),
+          r.status,
+          r.error,
+          r.model,
+          r.rows,
+          r.trainMillis,
+          r.metrics
+        )
+      }
+      batch.clear()
+      batchKeys.clear()
+    }
+
+    try {
+      rows.foreach { row =>
+        val key = keyOf(row)
+        if (current == null || key != current) {
+          endGroup()
+          if (batch.numRows >= plan.batchRows) flush()
+          current = key.copy()
+          currentRows = 0L
+          currentStart = batch.numRows
+          oversized = false
+          batchKeys += current
+        }
+        currentRows += 1
+        if (!oversized) {
+          if (currentRows > plan.maxRowsPerGroup) {
+            // The group's rows are dropped now rather than sent: its failure is known here.
+            oversized = true
+            batch.truncate(currentStart)
+            batchKeys.remove(batchKeys.length - 1)
+          } else {
+            val at = batch.addRow(batchKeys.length - 1)
+            if (row.isNullAt(k)) batch.setNull(0, at) else batch.setDouble(0, at, row.getDouble(k))
+            ArrowBatches.writeFeatures(row, k + 1, plan.layout, batch, 1, at)
+          }
+        }
+      }
+      endGroup()
+      flush()
+    } finally close()
+    out.iterator
+  }
+}

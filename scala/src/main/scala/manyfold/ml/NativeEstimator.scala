@@ -1,0 +1,84 @@
+package manyfold.ml
+
+import org.apache.spark.ml.Estimator
+import org.apache.spark.ml.param.ParamMap
+import org.apache.spark.ml.util.DefaultParamsWritable
+import org.apache.spark.sql.Dataset
+import org.apache.spark.sql.types.StructType
+
+/**
+ * An estimator trained by the native library: [[manyfold.ml.regression.LinearRegression]] or
+ * [[manyfold.ml.classification.LogisticRegression]]. It fits one model on a whole DataFrame, or,
+ * wrapped in [[Grouped]], one model per group.
+ *
+ * `fit` on its own trains a single model in a single Spark task: every row goes to that task, which
+ * trains on them all at once, so the DataFrame must fit in one executor's memory and may hold at
+ * most [[NativeEstimator.MaxRowsPerFit]] rows. For more data per model use Spark's own estimators;
+ * manyfold's strength is many models (see [[Grouped]]).
+ */
+abstract class NativeEstimator[M <: NativeModel[M]]
+    extends Estimator[M]
+    with NativeParams
+    with DefaultParamsWritable {
+
+  /** The native algorithm name: "linear" or "logistic". */
+  private[manyfold] def algorithm: String
+
+  /** This estimator's hyperparameters as the native params JSON (Spark's param names). */
+  private[manyfold] def paramsJson: String
+
+  /** The training metrics: (column of the native results batch, column of the models table). */
+  private[manyfold] def metricColumns: Seq[(String, String)]
+
+  /** A model of these bytes (its params are set by [[modelOf]]). */
+  protected def newModel(uid: String, modelBytes: Array[Byte]): M
+
+  /** A model of these bytes with this estimator's params, whose parent is this estimator. */
+  private[manyfold] def modelOf(modelBytes: Array[Byte]): M =
+    copyValues(newModel(uid, modelBytes)).setParent(this)
+
+  /** [[modelOf]] for callers holding a `NativeEstimator[_]`, to whom `M` is unknown. */
+  private[manyfold] def anyModelOf(modelBytes: Array[Byte]): NativeModel[_] = modelOf(modelBytes)
+
+  /**
+   * Trains one model on the whole DataFrame (in one task; see the class documentation).
+   *
+   * @throws IllegalArgumentException
+   *   for a missing or non-numeric column, or an empty DataFrame
+   * @throws IllegalStateException
+   *   if the data cannot be trained on (null, NaN or infinite values, a single class, too few rows,
+   *   more than [[NativeEstimator.MaxRowsPerFit]] rows)
+   */
+  override def fit(dataset: Dataset[_]): M = {
+    transformSchema(dataset.schema, logging = true)
+    val trained = GroupedTraining.train(
+      dataset.toDF,
+      groupCols = Nil,
+      estimator = this,
+      maxRowsPerGroup = NativeEstimator.MaxRowsPerFit,
+      numPartitions = 1
+    )
+    val result = trained.head
+    if (result.rows > NativeEstimator.MaxRowsPerFit) {
+      throw new IllegalStateException(
+        s"$algorithm training failed: the DataFrame has more than ${NativeEstimator.MaxRowsPerFit}" +
+          " rows, the most a single (not grouped) manyfold fit takes in its one task"
+      )
+    }
+    if (result.status != GroupedTraining.Ok) {
+      throw new IllegalStateException(s"$algorithm training failed: ${result.error}")
+    }
+    modelOf(result.model)
+  }
+
+  override def transformSchema(schema: StructType): StructType =
+    validateAndTransformSchema(schema, fitting = true)
+
+  override def copy(extra: ParamMap): NativeEstimator[M]
+}
+
+object NativeEstimator {
+
+  /** The most rows a single (not grouped) fit accepts; [[Grouped]]' default maxRowsPerGroup. */
+  val MaxRowsPerFit: Long = 1000000L
+}

@@ -1,0 +1,125 @@
+package manyfold.ml
+
+import manyfold.jni.{NativeApi, NativeException}
+import org.apache.hadoop.fs.Path
+import org.apache.spark.ml.Model
+import org.apache.spark.ml.linalg.Vector
+import org.apache.spark.ml.util.{MLReader, MLWritable, MLWriter, ManyfoldMetadata}
+import org.apache.spark.sql.{DataFrame, Dataset}
+import org.apache.spark.sql.types.StructType
+import org.json4s.{DefaultFormats, Formats, JValue}
+import org.json4s.JsonDSL._
+import org.json4s.jackson.JsonMethods.parse
+
+/**
+ * A model trained by the native library: its state is the model bytes (docs/native-interface.md,
+ * "The model format"), which it predicts with through JNI. This is the type [[GroupedModel.model]]
+ * returns, so that `coefficients` and `intercept` can be read without a cast whichever algorithm
+ * trained it.
+ *
+ * `transform` adds the prediction column (and a classifier's probability and raw prediction); a row
+ * with a null feature gets null there. NaN and infinite features propagate into the prediction.
+ */
+abstract class NativeModel[M <: NativeModel[M]](private[manyfold] val bytes: Array[Byte])
+    extends Model[M]
+    with NativeParams
+    with MLWritable {
+
+  /** The algorithm whose bytes this model class holds ("linear" or "logistic"). */
+  private[manyfold] def expectedAlgorithm: String
+
+  /** The model bytes (a copy): they can be stored anywhere and given to `fromBytes` again. */
+  def modelBytes: Array[Byte] = bytes.clone()
+
+  @transient private[manyfold] lazy val description: JValue = NativeModel.describe(bytes)
+
+  @transient protected implicit lazy val formats: Formats = DefaultFormats
+
+  /** The feature names the model was trained with (for a Vector column `features[0]`, ...). */
+  def featureNames: Array[String] = (description \ "featureNames").extract[Array[String]]
+
+  /** The number of features the model expects. */
+  def numFeatures: Int = featureNames.length
+
+  /** The coefficients, one per feature, on the original scale of the features. */
+  def coefficients: Vector
+
+  /** The intercept (0.0 when fitIntercept was false). */
+  def intercept: Double
+
+  override def transformSchema(schema: StructType): StructType = {
+    val out = validateAndTransformSchema(schema, fitting = false)
+    if (usesInputCols) {
+      require(
+        $(inputCols).length == numFeatures,
+        s"the model has $numFeatures features but inputCols names ${$(inputCols).length}: " +
+          $(inputCols).mkString(", ")
+      )
+    }
+    out
+  }
+
+  override def transform(dataset: Dataset[_]): DataFrame = {
+    transformSchema(dataset.schema, logging = true)
+    NativePrediction.transformWithOneModel(dataset.toDF, this)
+  }
+
+  /** Checks that the bytes decode as a model of this class's algorithm. */
+  private[manyfold] def validate(context: String): Unit = {
+    val found =
+      try { (description \ "algorithm").extract[String] }
+      catch {
+        case e @ (_: NativeException | _: IllegalArgumentException) =>
+          throw new IllegalArgumentException(s"$context: ${e.getMessage}", e)
+      }
+    require(
+      found == expectedAlgorithm,
+      s"$context holds a $found model, not a $expectedAlgorithm model"
+    )
+  }
+
+  override def write: MLWriter = new NativeModelWriter(this)
+}
+
+object NativeModel {
+
+  /** The native JSON description of model bytes (throws for corrupt or truncated bytes). */
+  private[manyfold] def describe(bytes: Array[Byte]): JValue = {
+    require(bytes != null, "model bytes are null")
+    parse(NativeApi.get.describeModel(bytes))
+  }
+}
+
+/** Saves a single model: Spark's metadata JSON, and `data/` holding the model bytes. */
+private[manyfold] class NativeModelWriter(instance: NativeModel[_]) extends MLWriter {
+  override protected def saveImpl(path: String): Unit = {
+    val extra = ("algorithm" -> instance.expectedAlgorithm) ~
+      ("numFeatures" -> instance.numFeatures)
+    ManyfoldMetadata.save(instance, path, sc, Some(extra))
+    sparkSession
+      .createDataFrame(Seq(Tuple1(instance.bytes)))
+      .toDF("model")
+      .repartition(1)
+      .write
+      .parquet(new Path(path, "data").toString)
+  }
+}
+
+/** Loads what [[NativeModelWriter]] saved, checking that the model bytes decode. */
+private[manyfold] class NativeModelReader[M <: NativeModel[M]](
+    cls: Class[M],
+    create: (String, Array[Byte]) => M
+) extends MLReader[M] {
+  override def load(path: String): M = {
+    val metadata = ManyfoldMetadata.load(path, sc, cls.getName)
+    val rows = sparkSession.read.parquet(new Path(path, "data").toString).select("model").head(2)
+    require(
+      rows.length == 1 && !rows(0).isNullAt(0),
+      s"the model saved at $path has ${rows.length} model rows in data/, expected one"
+    )
+    val model = create(metadata.uid, rows(0).getAs[Array[Byte]](0))
+    model.validate(s"the model saved at $path")
+    metadata.setParams(model)
+    model
+  }
+}

@@ -1,0 +1,292 @@
+package manyfold.arrow
+
+import java.io.ByteArrayOutputStream
+import java.nio.channels.Channels
+import java.nio.charset.StandardCharsets
+
+import scala.collection.JavaConverters._
+
+import manyfold.SharedSpark
+import manyfold.jni.NativeApi
+import org.apache.arrow.vector._
+import org.apache.arrow.vector.complex.ListVector
+import org.apache.arrow.vector.ipc.ArrowStreamWriter
+import org.apache.arrow.vector.types.FloatingPointPrecision
+import org.apache.arrow.vector.types.pojo.{ArrowType, FieldType}
+import org.apache.spark.ml.linalg.{SQLDataTypes, Vectors}
+import org.apache.spark.sql.{DataFrame, Row}
+import org.apache.spark.sql.catalyst.InternalRow
+import org.apache.spark.sql.functions.col
+import org.apache.spark.sql.types._
+import org.scalatest.BeforeAndAfterAll
+import org.scalatest.funsuite.AnyFunSuite
+
+class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfterAll {
+
+  /** The columns of an IPC stream: name, Arrow type and values (null for null). */
+  private def readBack(bytes: Array[Byte]): Seq[(String, ArrowType, Seq[Any])] = {
+    var out = Seq.empty[(String, ArrowType, Seq[Any])]
+    ArrowBatches.forEachBatch(bytes) { root =>
+      out = root.getFieldVectors.asScala.toSeq.map { v =>
+        (v.getName, v.getField.getType, (0 until root.getRowCount).map(i => v.getObject(i)))
+      }
+    }
+    out
+  }
+
+  private def internalRows(df: DataFrame): Array[InternalRow] =
+    df.queryExecution.toRdd.map(_.copy()).collect()
+
+  override def afterAll(): Unit = {
+    assert(ArrowBatches.allocator.getAllocatedMemory == 0, "an Arrow buffer leaked")
+    super.afterAll()
+  }
+
+  test("BatchBuilder writes an index column and nullable Float64 columns") {
+    val b = new BatchBuilder("group", indexNullable = false, Seq("y", "x0"))
+    try {
+      val r0 = b.addRow(0)
+      b.setDouble(0, r0, 1.5)
+      b.setNull(1, r0)
+      val r1 = b.addRow(1)
+      b.setDouble(0, r1, -2.0)
+      b.setDouble(1, r1, 3.0)
+      val cols = readBack(b.toIpc())
+      assert(cols.map(_._1) == Seq("group", "y", "x0"))
+      assert(cols(0)._2 == new ArrowType.Int(32, true))
+      assert(cols(1)._2 == new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE))
+      assert(cols.map(_._3) == Seq(Seq(0, 1), Seq(1.5, -2.0), Seq(null, 3.0)))
+    } finally b.close()
+    assert(ArrowBatches.allocator.getAllocatedMemory == 0)
+  }
+
+  test("truncate drops rows, later rows overwrite them, clear starts over") {
+    val b = new BatchBuilder("model", indexNullable = true, Seq("x"))
+    try {
+      (0 until 5).foreach(i => b.setDouble(0, b.addRow(i), i.toDouble))
+      b.truncate(2)
+      b.setNull(0, b.addRowWithNullIndex())
+      assert(readBack(b.toIpc()).map(_._3) == Seq(Seq(0, 1, null), Seq(0.0, 1.0, null)))
+      b.clear()
+      b.setDouble(0, b.addRow(7), 7.0)
+      assert(readBack(b.toIpc()).map(_._3) == Seq(Seq(7), Seq(7.0)))
+      intercept[IllegalArgumentException](b.truncate(5))
+    } finally b.close()
+  }
+
+  test("every numeric type, decimal included, reaches Arrow as float64; nulls stay null") {
+    val schema = StructType(
+      Seq(
+        StructField("b", ByteType),
+        StructField("s", ShortType),
+        StructField("i", IntegerType),
+        StructField("l", LongType),
+        StructField("f", FloatType),
+        StructField("d", DoubleType),
+        StructField("dec", DecimalType(12, 3))
+      )
+    )
+    val rows = Seq(
+      Row(1.toByte, 2.toShort, 3, 4L, 5.5f, 6.25, new java.math.BigDecimal("123456789.125")),
+      Row(null, null, null, null, null, null, null),
+      Row(
+        -128.toByte,
+        Short.MinValue,
+        Int.MaxValue,
+        Long.MaxValue,
+        Float.NaN,
+        Double.NegativeInfinity,
+        new java.math.BigDecimal("-0.001")
+      )
+    )
+    val df = spark.createDataFrame(rows.asJava, schema)
+    val names = schema.fieldNames.toSeq
+    val selected = df.select(names.map(c => col(c).cast(DoubleType)): _*)
+    val layout = FeatureLayout.columns(names)
+    val b = new BatchBuilder("model", indexNullable = true, layout.names)
+    try {
+      internalRows(selected).foreach { r =>
+        ArrowBatches.writeFeatures(r, 0, layout, b, 0, b.addRow(0))
+      }
+      val cols = readBack(b.toIpc()).drop(1)
+      assert(cols.map(_._1) == names)
+      val byRow = cols.map(_._3).transpose
+      assert(byRow(0) == Seq(1.0, 2.0, 3.0, 4.0, 5.5, 6.25, 123456789.125))
+      assert(byRow(1).forall(_ == null))
+      val last = byRow(2).map(_.asInstanceOf[Double])
+      assert(
+        last.take(4) == Seq(
+          -128.0,
+          Short.MinValue.toDouble,
+          Int.MaxValue.toDouble,
+          Long.MaxValue.toDouble
+        )
+      )
+      assert(last(4).isNaN && last(5) == Double.NegativeInfinity && last(6) == -0.001)
+    } finally b.close()
+  }
+
+  private val vectorRows = Seq(
+    Row(Vectors.dense(1.0, 2.0, 3.0)),
+    Row(Vectors.sparse(3, Array(1), Array(-4.0))),
+    Row(null),
+    Row(Vectors.sparse(3, Array.empty[Int], Array.empty[Double]))
+  )
+  private val vectorExpected = Seq(
+    Seq(1.0, 2.0, 3.0),
+    Seq(0.0, -4.0, 0.0),
+    Seq(null, null, null),
+    Seq(0.0, 0.0, 0.0)
+  )
+
+  private def vectorFrame(rows: Seq[Row]): DataFrame = spark.createDataFrame(
+    rows.asJava,
+    StructType(Seq(StructField("features", SQLDataTypes.VectorType)))
+  )
+
+  test("a Vector column, dense, sparse and null, expands to features[0..p-1] (internal rows)") {
+    val layout = FeatureLayout.vector("features", 3)
+    val b = new BatchBuilder("model", indexNullable = true, layout.names)
+    try {
+      internalRows(vectorFrame(vectorRows)).foreach { r =>
+        ArrowBatches.writeFeatures(r, 0, layout, b, 0, b.addRow(0))
+      }
+      val cols = readBack(b.toIpc()).drop(1)
+      assert(cols.map(_._1) == Seq("features[0]", "features[1]", "features[2]"))
+      assert(cols.map(_._3).transpose == vectorExpected)
+    } finally b.close()
+  }
+
+  test("a Vector column expands the same from external rows") {
+    val layout = FeatureLayout.vector("features", 3)
+    val b = new BatchBuilder("model", indexNullable = true, layout.names)
+    try {
+      vectorRows.foreach(r => ArrowBatches.writeFeatures(r, 0, layout, b, 0, b.addRow(0)))
+      assert(readBack(b.toIpc()).drop(1).map(_._3).transpose == vectorExpected)
+    } finally b.close()
+  }
+
+  test("a vector of another size is an IllegalArgumentException naming the column and sizes") {
+    val layout = FeatureLayout.vector("features", 3)
+    val b = new BatchBuilder("model", indexNullable = true, layout.names)
+    try {
+      val bad = Seq(Row(Vectors.dense(1.0, 2.0)), Row(Vectors.sparse(4, Array(0), Array(1.0))))
+      for (r <- internalRows(vectorFrame(bad)) ++ Nil) {
+        val e = intercept[IllegalArgumentException](
+          ArrowBatches.writeFeatures(r, 0, layout, b, 0, b.addRow(0))
+        )
+        assert(e.getMessage.contains("'features'") && e.getMessage.contains("3"), e.getMessage)
+      }
+      val e = intercept[IllegalArgumentException](
+        ArrowBatches.writeFeatures(bad(0), 0, layout, b, 0, b.addRow(0))
+      )
+      assert(e.getMessage.contains("3") && e.getMessage.contains("2"), e.getMessage)
+    } finally b.close()
+  }
+
+  test("readResults reads a results batch, nulls included") {
+    val bytes = {
+      val a = ArrowBatches.allocator.newChildAllocator("test", 0, Long.MaxValue)
+      val group = new IntVector("group", a)
+      val status = new VarCharVector("status", a)
+      val error = new VarCharVector("error", a)
+      val model = new VarBinaryVector("model", a)
+      val rows = new BigIntVector("rows", a)
+      val ms = new Float8Vector("train_ms", a)
+      val rmse = new Float8Vector("rmse", a)
+      val r2 = new Float8Vector("r2", a)
+      val vectors = Seq[FieldVector](group, status, error, model, rows, ms, rmse, r2)
+      vectors.foreach(_.allocateNew())
+      group.setSafe(0, 0); group.setSafe(1, 1)
+      status.setSafe(0, "ok".getBytes); status.setSafe(1, "failed".getBytes)
+      error.setNull(0);
+      error.setSafe(1, "label column 'y' has a NaN".getBytes(StandardCharsets.UTF_8))
+      model.setSafe(0, Array[Byte](9, 8, 7)); model.setNull(1)
+      rows.setSafe(0, 10L); rows.setSafe(1, 3L)
+      ms.setSafe(0, 1.5); ms.setSafe(1, 0.25)
+      rmse.setSafe(0, 0.1); rmse.setNull(1)
+      r2.setSafe(0, 0.9); r2.setNull(1)
+      vectors.foreach(_.setValueCount(2))
+      val root = new VectorSchemaRoot(vectors.asJava)
+      val out = new ByteArrayOutputStream()
+      val w = new ArrowStreamWriter(root, null, Channels.newChannel(out))
+      w.start(); w.writeBatch(); w.end(); w.close()
+      root.close()
+      a.close()
+      out.toByteArray
+    }
+    val results = ArrowBatches.readResults(bytes, Seq("rmse", "r2"))
+    assert(results.length == 2)
+    val ok = results(0)
+    assert(
+      ok.group == 0 && ok.status == "ok" && ok.error == null && ok.model.toSeq == Seq[Byte](9, 8, 7)
+    )
+    assert(ok.rows == 10L && ok.trainMillis == 1.5 && ok.metrics == Seq(Some(0.1), Some(0.9)))
+    val failed = results(1)
+    assert(
+      failed.status == "failed" && failed.error == "label column 'y' has a NaN" && failed.model == null
+    )
+    assert(failed.metrics == Seq(None, None))
+  }
+
+  test("readPredictions reads predictions with list columns, nulls included") {
+    val bytes = {
+      val a = ArrowBatches.allocator.newChildAllocator("test", 0, Long.MaxValue)
+      val prediction = new Float8Vector("prediction", a)
+      val f64 = FieldType.nullable(new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE))
+      def list(name: String): ListVector = {
+        val l = ListVector.empty(name, a)
+        l.addOrGetVector[Float8Vector](f64)
+        l
+      }
+      val raw = list("raw_prediction")
+      val prob = list("probability")
+      prediction.allocateNew(); raw.allocateNew(); prob.allocateNew()
+      prediction.setSafe(0, 1.0); prediction.setNull(1)
+      def fill(l: ListVector, values: Seq[Double]): Unit = {
+        val data = l.getDataVector.asInstanceOf[Float8Vector]
+        l.startNewValue(0)
+        values.zipWithIndex.foreach { case (v, i) => data.setSafe(i, v) }
+        l.endValue(0, values.length)
+        l.setNull(1)
+        data.setValueCount(values.length)
+        l.setValueCount(2)
+      }
+      fill(raw, Seq(-0.5, 0.5)); fill(prob, Seq(0.25, 0.75))
+      prediction.setValueCount(2)
+      val root = new VectorSchemaRoot(Seq[FieldVector](prediction, raw, prob).asJava)
+      val out = new ByteArrayOutputStream()
+      val w = new ArrowStreamWriter(root, null, Channels.newChannel(out))
+      w.start(); w.writeBatch(); w.end(); w.close()
+      root.close()
+      a.close()
+      out.toByteArray
+    }
+    val p = ArrowBatches.readPredictions(bytes, 2)
+    assert(p.defined.toSeq == Seq(true, false))
+    assert(p.prediction(0) == 1.0)
+    assert(p.rawPrediction(0).toSeq == Seq(-0.5, 0.5) && p.probability(0).toSeq == Seq(0.25, 0.75))
+    assert(p.rawPrediction(1) == null && p.probability(1) == null)
+    intercept[IllegalStateException](ArrowBatches.readPredictions(bytes, 3))
+  }
+
+  test("a training batch round-trips through the native library") {
+    val b = new BatchBuilder("group", indexNullable = false, Seq("y", "x0"))
+    val bytes =
+      try {
+        // Two groups, y = 2x + 1 and y = -x, each with a few rows; groups need not be contiguous.
+        for (i <- 0 until 10) {
+          val x = i.toDouble
+          val g = i % 2
+          val at = b.addRow(g)
+          b.setDouble(0, at, if (g == 0) 2 * x + 1 else -x)
+          b.setDouble(1, at, x)
+        }
+        b.toIpc()
+      } finally b.close()
+    val out = NativeApi.get.trainGroups("linear", "{}", 1, 100L, bytes)
+    val results = ArrowBatches.readResults(out, Seq("rmse", "r2"))
+    assert(results.map(r => (r.group, r.status, r.rows)).toSeq == Seq((0, "ok", 5L), (1, "ok", 5L)))
+    assert(results.forall(_.metrics.head.exists(_ < 1e-8)))
+  }
+}

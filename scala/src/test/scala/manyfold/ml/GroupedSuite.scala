@@ -1,0 +1,320 @@
+package manyfold.ml
+
+import java.sql.Date
+
+import scala.collection.JavaConverters._
+
+import manyfold.{Close, Fixtures, SharedSpark}
+import manyfold.arrow.{ArrowBatches, FeatureLayout}
+import manyfold.jni.NativeCalls
+import manyfold.ml.classification.LogisticRegression
+import manyfold.ml.regression.LinearRegression
+import org.apache.spark.ml.feature.VectorAssembler
+import org.apache.spark.ml.linalg.Vector
+import org.apache.spark.sql.{DataFrame, Row}
+import org.apache.spark.sql.catalyst.InternalRow
+import org.apache.spark.sql.functions.col
+import org.apache.spark.sql.types._
+import org.apache.spark.unsafe.types.UTF8String
+import org.json4s.JValue
+import org.scalatest.funsuite.AnyFunSuite
+
+/**
+ * Grouped training and prediction against scikit-learn: tests/fixtures/scala, made by
+ * tests/reference/make_scala_fixtures.py (each group its own data and reference model).
+ */
+class GroupedSuite extends AnyFunSuite with SharedSpark {
+  import Fixtures._
+
+  private def groupsOf(c: JValue): List[JValue] = (c \ "groups").children
+  private def key(g: JValue): String = (g \ "key").extract[String]
+
+  private def linear(c: JValue): LinearRegression =
+    new LinearRegression()
+      .setRegParam((c \ "params" \ "regParam").extract[Double])
+      .setInputCols("x0", "x1", "x2")
+      .setLabelCol("y")
+
+  for (name <- Seq("grouped_ols", "grouped_ridge")) {
+    test(s"$name: every group's linear model matches scikit-learn") {
+      val c = scalaCase(name)
+      val df = groupedFrame(spark, c)
+      val model = Grouped(linear(c)).setGroupCols("g").fit(df)
+      val table = model.models.collect()
+      assert(
+        model.models.columns.toSeq ==
+          Seq("g", "model", "rows", "rmse", "r2", "status", "error", "trainingMillis")
+      )
+      assert(model.models.schema("g").dataType == StringType)
+      assert(table.map(_.getString(0)).toSeq == groupsOf(c).map(key))
+      for ((row, g) <- table.zip(groupsOf(c))) {
+        assert(row.getAs[String]("status") == "ok" && row.isNullAt(row.fieldIndex("error")))
+        assert(row.getAs[Long]("rows") == matrix(g \ "x").length)
+        assert(row.getAs[Double]("r2") > 0.5 && row.getAs[Double]("rmse") > 0.0)
+        assert(row.getAs[Double]("trainingMillis") >= 0.0)
+        val m = model.model(key(g))
+        Close(
+          s"$name ${key(g)} coefficients",
+          m.coefficients.toArray,
+          doubles(g \ "expected" \ "coefficients"),
+          1e-6,
+          1e-12
+        )
+        Close(
+          s"$name ${key(g)} intercept",
+          Seq(m.intercept),
+          Seq((g \ "expected" \ "intercept").extract[Double]),
+          1e-6,
+          1e-12
+        )
+      }
+      // Each group is predicted with its own model.
+      val predicted = model
+        .transform(df)
+        .select("g", "prediction")
+        .collect()
+        .groupBy(_.getString(0))
+        .mapValues(_.map(_.getDouble(1)).sorted.toSeq)
+      for (g <- groupsOf(c)) {
+        Close(
+          s"$name ${key(g)} predictions",
+          predicted(key(g)),
+          doubles(g \ "expected" \ "predictions").sorted.toSeq,
+          1e-6,
+          1.0
+        )
+      }
+    }
+  }
+
+  private def logistic(c: JValue, p: Int): LogisticRegression =
+    new LogisticRegression()
+      .setRegParam((c \ "params" \ "regParam").extract[Double])
+      .setInputCols(featureNames(p))
+      .setLabelCol("y")
+
+  for ((name, p) <- Seq("grouped_logistic_binary" -> 2, "grouped_logistic_multinomial" -> 3)) {
+    test(s"$name: every group's logistic model and probabilities match scikit-learn") {
+      val c = scalaCase(name)
+      val df = groupedFrame(spark, c)
+      val model = Grouped(logistic(c, p)).setGroupCols("g").fit(df)
+      assert(
+        model.models.columns.toSeq ==
+          Seq("g", "model", "rows", "accuracy", "logLoss", "status", "error", "trainingMillis")
+      )
+      for (g <- groupsOf(c)) {
+        val m = model.model(key(g)).asInstanceOf[classification.LogisticRegressionModel]
+        assert(m.classes.toSeq == doubles(g \ "expected" \ "classes").toSeq)
+        val w = matrix(g \ "expected" \ "coefficientMatrix")
+        assert(m.coefficientMatrix.numRows == w.length)
+        for (k <- w.indices) {
+          Close(
+            s"$name ${key(g)} coefficients[$k]",
+            (0 until p).map(j => m.coefficientMatrix(k, j)),
+            w(k).toSeq,
+            1e-3,
+            1e-12
+          )
+        }
+        val b = doubles(g \ "expected" \ "interceptVector")
+        Close(
+          s"$name ${key(g)} intercepts",
+          m.interceptVector.toArray,
+          b,
+          1e-3,
+          b.map(math.abs).max
+        )
+      }
+      // Probabilities row by row: the frame keeps the fixture's row order within a group.
+      val out = model
+        .transform(
+          df.withColumn("id", org.apache.spark.sql.functions.monotonically_increasing_id())
+        )
+        .orderBy("id")
+        .select("g", "probability", "prediction")
+        .collect()
+      for (g <- groupsOf(c)) {
+        val rows = out.filter(_.getString(0) == key(g))
+        val probs = matrix(g \ "expected" \ "probabilities")
+        assert(rows.length == probs.length)
+        rows.zip(probs).foreach { case (r, expected) =>
+          Close(s"$name ${key(g)} probability", r.getAs[Vector](1).toArray, expected, 1e-3, 1e-3)
+        }
+        val accuracy = rows.zip(doubles(g \ "expected" \ "predictions")).count { case (r, e) =>
+          r.getDouble(2) == e
+        }
+        assert(
+          accuracy >= rows.length - 2,
+          s"${key(g)}: predictions differ from scikit-learn's in ${rows.length - accuracy} rows"
+        )
+      }
+    }
+  }
+
+  private def manyGroups(groups: Int, rowsPerGroup: Int): DataFrame =
+    spark
+      .createDataFrame((0 until groups).flatMap { g =>
+        (0 until rowsPerGroup).map(i =>
+          (g, i.toDouble, (i * 7 % 5).toDouble, g + 2.0 * i - 0.5 * (i * 7 % 5))
+        )
+      })
+      .toDF("k", "a", "b", "y")
+
+  test("many groups share one native call per batch, not one per group") {
+    val before = NativeCalls.trainGroupsCalls
+    val model = Grouped(new LinearRegression().setInputCols("a", "b").setLabelCol("y"))
+      .setGroupCols("k")
+      .setNumPartitions(3)
+      .fit(manyGroups(300, 8))
+    val calls = NativeCalls.trainGroupsCalls - before
+    assert(calls >= 1 && calls <= 3, s"$calls trainGroups calls for 300 groups in 3 partitions")
+    assert(model.numGroups == 300)
+    assert(model.models.where(col("status") =!= "ok").count() == 0)
+    val m = model.model(17)
+    Close("group 17", m.coefficients.toArray.toSeq :+ m.intercept, Seq(2.0, -0.5, 17.0), 1e-8, 1.0)
+  }
+
+  test("a partition flushes a batch at the first group boundary after the row budget") {
+    val plan = GroupedTraining.Plan(
+      "linear",
+      new LinearRegression().paramsJson,
+      "y",
+      FeatureLayout.columns(Seq("x")),
+      Seq(StringType),
+      Seq("rmse", "r2"),
+      maxRowsPerGroup = 100,
+      batchRows = 25
+    )
+    // 10 groups of 10 rows, sorted by key as the shuffle delivers them.
+    val rows = (0 until 10).iterator.flatMap { g =>
+      (0 until 10).iterator.map(i =>
+        InternalRow(UTF8String.fromString(f"g$g%02d"), 3.0 * i + g, i.toDouble)
+      )
+    }
+    val before = NativeCalls.trainGroupsCalls
+    val trained = GroupedTraining.trainPartition(plan, rows).toSeq
+    // Batches close after 3 groups (30 rows >= 25): 3 + 3 + 3 + 1 groups.
+    assert(NativeCalls.trainGroupsCalls - before == 4)
+    assert(trained.map(_.key.getUTF8String(0).toString) == (0 until 10).map(g => f"g$g%02d"))
+    assert(trained.forall(t => t.status == "ok" && t.rows == 10))
+    assert(ArrowBatches.allocator.getAllocatedMemory == 0)
+  }
+
+  test("group columns of several types (int, long, date, string, null) keep their types") {
+    val schema = StructType(
+      Seq(
+        StructField("day", DateType),
+        StructField("store", LongType),
+        StructField("name", StringType),
+        StructField("a", DoubleType),
+        StructField("y", DoubleType)
+      )
+    )
+    val days = Seq(Date.valueOf("2024-01-01"), Date.valueOf("2024-01-02"))
+    val rows = for {
+      d <- days; s <- Seq(1L, 2L); n <- Seq("x", null); i <- 0 until 6
+    } yield Row(d, s, n, i.toDouble, 10.0 * s + (if (n == null) 1 else 2) * i)
+    val df = spark.createDataFrame(rows.asJava, schema)
+    val model = Grouped(new LinearRegression().setInputCols("a").setLabelCol("y"))
+      .setGroupCols("day", "store", "name")
+      .fit(df)
+    assert(
+      model.models.schema.fields.take(3).map(_.dataType).toSeq == Seq(
+        DateType,
+        LongType,
+        StringType
+      )
+    )
+    assert(model.numGroups == 8)
+    // Sorted by key, nulls first as Spark sorts them.
+    assert(
+      model.models.select("name").collect().take(2).map(_.getString(0)).toSeq == Seq(null, "x")
+    )
+    val m = model.model(days(1), 2, null) // an Int key finds a long group
+    Close("slope", Seq(m.coefficients(0), m.intercept), Seq(1.0, 20.0), 1e-9, 1.0)
+    val predicted = model.transform(df).select("store", "name", "a", "prediction").collect()
+    predicted.foreach { r =>
+      val slope = if (r.isNullAt(1)) 1 else 2
+      assert(math.abs(r.getDouble(3) - (10.0 * r.getLong(0) + slope * r.getDouble(2))) < 1e-8)
+    }
+  }
+
+  test("unknown and failed groups predict null; known groups predict") {
+    val df = spark
+      .createDataFrame(
+        Seq(
+          ("ok", 1.0, 2.0),
+          ("ok", 2.0, 4.0),
+          ("ok", 3.0, 6.1),
+          ("bad", 1.0, Double.NaN),
+          ("bad", 2.0, 1.0)
+        )
+      )
+      .toDF("g", "a", "y")
+    val model =
+      Grouped(new LinearRegression().setInputCols("a").setLabelCol("y")).setGroupCols("g").fit(df)
+    val test = spark.createDataFrame(Seq(("ok", 4.0), ("bad", 4.0), ("new", 4.0))).toDF("g", "a")
+    val out = model.transform(test).collect().map(r => r.getString(0) -> r.get(2)).toMap
+    assert(out("ok").asInstanceOf[Double] > 7.0 && out("bad") == null && out("new") == null)
+  }
+
+  test("model(keys): unknown key, wrong arity and failed groups are clear errors") {
+    val df = spark
+      .createDataFrame(Seq(("ok", 1.0, 2.0), ("ok", 2.0, 4.0), ("ok", 3.0, 6.1), ("bad", 1.0, 1.0)))
+      .toDF("g", "a", "y")
+    val model =
+      Grouped(new LinearRegression().setInputCols("a").setLabelCol("y")).setGroupCols("g").fit(df)
+    val unknown = intercept[NoSuchElementException](model.model("nope"))
+    assert(unknown.getMessage.contains("g=nope"))
+    intercept[IllegalArgumentException](model.model("ok", 1))
+    val failed = intercept[IllegalStateException](model.model("bad"))
+    assert(
+      failed.getMessage.contains("g=bad") && failed.getMessage.contains("2 rows"),
+      failed.getMessage
+    )
+  }
+
+  test("a Vector features column works per group") {
+    val c = scalaCase("grouped_ols")
+    val df = new VectorAssembler()
+      .setInputCols(Array("x0", "x1", "x2"))
+      .setOutputCol("features")
+      .transform(groupedFrame(spark, c))
+    val model = Grouped(new LinearRegression().setLabelCol("y")).setGroupCols("g").fit(df)
+    for (g <- groupsOf(c)) {
+      Close(
+        "coefficients",
+        model.model(key(g)).coefficients.toArray,
+        doubles(g \ "expected" \ "coefficients"),
+        1e-6,
+        1e-12
+      )
+    }
+    assert(model.numFeatures == 3)
+    assert(model.transform(df).where(col("prediction").isNull).count() == 0)
+  }
+
+  test("every model set opened for prediction is closed, and no Arrow memory leaks") {
+    val opened = NativeCalls.openModelsCalls
+    val closed = NativeCalls.closeModelsCalls
+    val model = Grouped(new LinearRegression().setInputCols("a", "b").setLabelCol("y"))
+      .setGroupCols("k")
+      .fit(manyGroups(20, 6))
+    val df = manyGroups(20, 6)
+    model.transform(df).collect()
+    model.transform(df).limit(3).collect() // stops early: the task end closes the models
+    assert(NativeCalls.openModelsCalls - opened == NativeCalls.closeModelsCalls - closed)
+    assert(NativeCalls.openModelsCalls > opened)
+    assert(ArrowBatches.allocator.getAllocatedMemory == 0)
+  }
+
+  test("prediction batches: one predict call per batch of rows, not per row") {
+    val model = Grouped(new LinearRegression().setInputCols("a", "b").setLabelCol("y"))
+      .setGroupCols("k")
+      .fit(manyGroups(10, 6))
+    val df = manyGroups(10, 500).repartition(2)
+    val before = NativeCalls.predictCalls
+    assert(model.transform(df).count() == 5000)
+    assert(NativeCalls.predictCalls - before <= 2)
+  }
+}

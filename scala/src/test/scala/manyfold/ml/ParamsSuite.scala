@@ -1,0 +1,138 @@
+package manyfold.ml
+
+import manyfold.jni.NativeApi
+import manyfold.ml.classification.LogisticRegression
+import manyfold.ml.regression.LinearRegression
+import org.apache.spark.ml.param.{ParamMap, Params}
+import org.json4s.{DefaultFormats, Formats, JObject}
+import org.json4s.jackson.JsonMethods.parse
+import org.scalatest.funsuite.AnyFunSuite
+
+class ParamsSuite extends AnyFunSuite {
+  implicit val formats: Formats = DefaultFormats
+
+  private def paramsOf(json: String): Map[String, Any] = parse(json).asInstanceOf[JObject].values
+
+  test("LinearRegression defaults") {
+    val lr = new LinearRegression()
+    assert(lr.getRegParam == 0.0 && lr.getFitIntercept && lr.getStandardization)
+    assert(lr.getFeaturesCol == "features" && lr.getInputCols.isEmpty)
+    assert(lr.getLabelCol == "label" && lr.getPredictionCol == "prediction")
+  }
+
+  test("LogisticRegression defaults") {
+    val lr = new LogisticRegression()
+    assert(lr.getRegParam == 0.0 && lr.getMaxIter == 100 && lr.getTol == 1e-6)
+    assert(lr.getFitIntercept && lr.getStandardization && lr.getFamily == "auto")
+    assert(lr.getProbabilityCol == "probability" && lr.getRawPredictionCol == "rawPrediction")
+    assert(!lr.hasParam("elasticNetParam"))
+  }
+
+  test("Grouped defaults") {
+    val g = Grouped(new LinearRegression())
+    assert(g.getGroupCols.isEmpty && g.getMaxRowsPerGroup == 1000000L)
+    assert(!g.getFailOnGroupError && g.getNumPartitions == 0)
+  }
+
+  test("Scala defaults equal the native defaults, field for field") {
+    assert(
+      paramsOf(new LinearRegression().paramsJson) == paramsOf(NativeApi.get.defaultParams("linear"))
+    )
+    assert(
+      paramsOf(new LogisticRegression().paramsJson) == paramsOf(
+        NativeApi.get.defaultParams("logistic")
+      )
+    )
+  }
+
+  test("the params JSON carries set values under Spark's names, and native accepts it") {
+    val lr = new LogisticRegression()
+      .setRegParam(0.5)
+      .setMaxIter(7)
+      .setTol(1e-3)
+      .setFitIntercept(false)
+      .setStandardization(false)
+      .setFamily("multinomial")
+    assert(
+      paramsOf(lr.paramsJson) == Map(
+        "regParam" -> 0.5,
+        "maxIter" -> 7,
+        "tol" -> 1e-3,
+        "fitIntercept" -> false,
+        "standardization" -> false,
+        "family" -> "multinomial"
+      )
+    )
+    val lin = new LinearRegression().setRegParam(0.25).setFitIntercept(false)
+    assert(
+      paramsOf(lin.paramsJson) == Map(
+        "regParam" -> 0.25,
+        "fitIntercept" -> false,
+        "standardization" -> true
+      )
+    )
+  }
+
+  private def rejects(p: Params)(set: => Any): Unit = {
+    val e = intercept[IllegalArgumentException](set)
+    assert(e.getMessage.contains(p.uid) || e.getMessage.contains("parameter"), e.getMessage)
+  }
+
+  test("illegal values are refused by the validators") {
+    val lin = new LinearRegression()
+    for (v <- Seq(-1.0, -1e-9, Double.NaN, Double.PositiveInfinity))
+      rejects(lin)(lin.setRegParam(v))
+    rejects(lin)(lin.setFeaturesCol(""))
+    rejects(lin)(lin.setLabelCol(""))
+    rejects(lin)(lin.setPredictionCol(""))
+    rejects(lin)(lin.setInputCols(Array("a", "a")))
+    rejects(lin)(lin.setInputCols(Array("a", "")))
+
+    val log = new LogisticRegression()
+    for (v <- Seq(-0.1, Double.NaN, Double.NegativeInfinity)) rejects(log)(log.setRegParam(v))
+    for (v <- Seq(0, -1)) rejects(log)(log.setMaxIter(v))
+    for (v <- Seq(-1e-6, Double.NaN, Double.PositiveInfinity)) rejects(log)(log.setTol(v))
+    for (v <- Seq("poisson", "Binomial", "")) rejects(log)(log.setFamily(v))
+
+    val g = Grouped(lin)
+    for (v <- Seq(0L, -5L)) rejects(g)(g.setMaxRowsPerGroup(v))
+    rejects(g)(g.setNumPartitions(-1))
+    rejects(g)(g.setGroupCols("a", "a"))
+    rejects(g)(g.setGroupCols("a", ""))
+  }
+
+  test("boundary values are accepted") {
+    new LinearRegression().setRegParam(0.0).setRegParam(1e300)
+    new LogisticRegression()
+      .setMaxIter(1)
+      .setTol(0.0)
+      .setFamily("binomial")
+      .setFamily("multinomial")
+    Grouped(new LinearRegression()).setMaxRowsPerGroup(1L).setNumPartitions(0)
+  }
+
+  test("every param documents its default") {
+    for (
+      p <- new LogisticRegression().params ++ new LinearRegression().params ++
+        Grouped(new LinearRegression()).params
+    ) {
+      assert(p.doc.contains("Default"), s"${p.name}: ${p.doc}")
+    }
+  }
+
+  test("copy keeps set values and applies extra ones") {
+    val lr = new LogisticRegression().setMaxIter(5).setInputCols("a", "b")
+    val copy = lr.copy(ParamMap(lr.regParam -> 0.3))
+    assert(copy.uid == lr.uid && copy.getMaxIter == 5 && copy.getRegParam == 0.3)
+    assert(copy.getInputCols.toSeq == Seq("a", "b") && lr.getRegParam == 0.0)
+
+    // A Grouped copy hands extra params of its estimator down (as Spark's tuning does).
+    val lin = new LinearRegression()
+    val g = Grouped(lin).setGroupCols("k").setMaxRowsPerGroup(10)
+    val gc = g.copy(ParamMap(lin.regParam -> 0.7, g.failOnGroupError -> true))
+    assert(
+      gc.getGroupCols.toSeq == Seq("k") && gc.getMaxRowsPerGroup == 10 && gc.getFailOnGroupError
+    )
+    assert(gc.estimator.asInstanceOf[LinearRegression].getRegParam == 0.7 && lin.getRegParam == 0.0)
+  }
+}
