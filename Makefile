@@ -1,0 +1,101 @@
+# manyfold: `make demo` and `make test` set up everything they need (sbt launcher via Maven,
+# Spark from PyPI, Python reference packages) and cache it under $(CACHE).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+CACHE ?= $(HOME)/.cache/manyfold
+SPARK_VERSION := 3.5.7
+VENV := $(CACHE)/venv-spark-$(SPARK_VERSION)
+PYTHON := $(VENV)/bin/python
+SPARK_HOME_DIR = $(shell $(PYTHON) -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
+SBT := tools/sbt
+PLATFORM := linux-x86_64
+NATIVE_LIB := target/release/libmanyfold_jni.so
+NATIVE_RES := target/native-resources/manyfold/native/$(PLATFORM)
+JAR := target/jar/manyfold_2.12-0.1.0.jar
+
+.PHONY: all native jar venv test test-rust test-scala test-e2e test-notebook demo lint fmt bench bench-smoke clean
+
+all: jar
+
+## The cdylib, in release, copied where sbt packs it into the jar.
+native:
+	cargo build --release -p manyfold-jni
+	mkdir -p $(NATIVE_RES)
+	cp $(NATIVE_LIB) $(NATIVE_RES)/libmanyfold_jni.so
+	@echo "highest GLIBC symbol required by libmanyfold_jni.so:" \
+	  "$$(objdump -T $(NATIVE_LIB) | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)"
+
+jar: native
+	$(SBT) package
+	@unzip -l $(JAR) | grep -q "manyfold/native/$(PLATFORM)/libmanyfold_jni.so" \
+	  || { echo "the native library is missing from $(JAR)" >&2; exit 1; }
+	@echo "packaged $(JAR)"
+
+## Python with pyspark (a Spark distribution: bin/spark-submit, jars/) and reference packages.
+venv: $(VENV)/.ready
+$(VENV)/.ready: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+test: test-rust test-scala test-e2e test-notebook
+
+test-rust:
+	cargo test --release --workspace
+
+test-scala: native
+	$(SBT) test
+
+## The packaged jar under pyspark's spark-shell/spark-submit, local[2] and local-cluster[2,1,1024]
+## (tests/e2e/run.sh; logs in tests/out/e2e/).
+test-e2e: jar venv
+	PYTHON=$(PYTHON) JAR=$(CURDIR)/$(JAR) SPARK_HOME=$(SPARK_HOME_DIR) bash tests/e2e/run.sh e2e
+
+## notebooks/*.scala run as spark-shell scripts with the jar attached (logs in tests/out/notebooks/).
+test-notebook: jar venv
+	PYTHON=$(PYTHON) JAR=$(CURDIR)/$(JAR) SPARK_HOME=$(SPARK_HOME_DIR) bash tests/e2e/run.sh notebooks
+
+## Per-store models for 1,200 generated stores on an embedded local[2] Spark (sbt run, forked).
+DEMO_ARGS ?=
+demo: native
+	$(SBT) 'set manyfold / Compile / run / mainClass := Some("manyfold.examples.ManyModelsDemo")' \
+	  'set manyfold / run / outputStrategy := Some(StdoutOutput)' \
+	  "manyfold / run $(DEMO_ARGS)"
+
+## manyfold against applyInPandas + scikit-learn, the JVM groupBy floor and the Rust native
+## floor (manyfold-core alone), in one local[2] session (bench/run.py; bench/README.md): writes
+## bench/results.md, results.json, chart.png. Not part of `make test`; about 20 minutes.
+## Narrow it with e.g. BENCH_ARGS="--repeats 3 --cases linear_10k,memory_1m".
+BENCH_VENV := $(CACHE)/venv-bench-spark-$(SPARK_VERSION)
+BENCH_PYTHON := $(BENCH_VENV)/bin/python
+BENCH_ARGS ?=
+
+$(BENCH_VENV)/.ready: bench/requirements.txt tests/requirements.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
+	touch $@
+
+bench: jar $(BENCH_VENV)/.ready
+	BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" \
+	  $(BENCH_PYTHON) bench/run.py --jar $(JAR) --out bench --cache-dir $(CACHE)/bench-data \
+	  $(BENCH_ARGS)
+
+## The benchmark on tiny shapes, one repeat (a few minutes): fails on a broken harness or on
+## models that differ from scikit-learn's, never on speed (results in bench/out/smoke/).
+bench-smoke: jar $(BENCH_VENV)/.ready
+	$(BENCH_PYTHON) bench/run.py --smoke --repeats 1 --jar $(JAR) --out bench/out/smoke \
+	  --cache-dir $(CACHE)/bench-data
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(SBT) scalafmtCheckAll scalafmtSbtCheck
+
+fmt:
+	cargo fmt --all
+	$(SBT) scalafmtAll scalafmtSbt
+
+clean:
+	cargo clean
+	rm -rf scala/target project/target target

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# End-to-end tests: the packaged jar on Spark installed from PyPI (pyspark's bin/spark-shell and
+# bin/spark-submit are a Spark distribution), in local[2] and local-cluster[2,1,1024] mode, and the
+# notebooks run as scripts.
+#
+# Usage: tests/e2e/run.sh [e2e|notebooks]      (make test-e2e, make test-notebook)
+# Environment: PYTHON (the venv's python, with pyspark), JAR (the packaged jar), SPARK_HOME
+# (default: pyspark's folder). Logs go to tests/out/<suite>/. Prints "<suite>: N passed, M failed"
+# last and exits non-zero when anything failed.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+here=$root/tests/e2e
+suite=${1:-e2e}
+PYTHON=${PYTHON:-$HOME/.cache/manyfold/venv-spark-3.5.7/bin/python}
+JAR=${JAR:-$root/target/jar/manyfold_2.12-0.1.0.jar}
+if [ -z "${SPARK_HOME:-}" ]; then
+  SPARK_HOME=$("$PYTHON" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
+fi
+export SPARK_HOME
+out=$root/tests/out/$suite
+passed=0
+failed=0
+failures=()
+
+for f in "$JAR" "$SPARK_HOME/bin/spark-shell" "$SPARK_HOME/bin/spark-submit"; do
+  [ -f "$f" ] || { echo "$suite: $f is missing (make jar venv)" >&2; exit 2; }
+done
+rm -rf "$out"
+mkdir -p "$out"
+
+# Every JVM: small driver, no UI, few shuffle partitions (the data are small).
+spark_opts=(--driver-memory 1g --conf spark.ui.enabled=false --conf spark.ui.showConsoleProgress=false
+  --conf spark.sql.shuffle.partitions=4)
+
+# spark-shell -i <script> compiles the script as one unit and then reads stdin. A script that
+# fails (compile error, exception) never reaches its own System.exit(0) and its marker line, so
+# the stdin fallback exits 97 instead of leaving the REPL to exit 0 at end of input.
+spark_shell() { # master script [spark-shell options...]
+  local master=$1 script=$2
+  shift 2
+  timeout --kill-after=30 900 "$SPARK_HOME/bin/spark-shell" \
+    --master "$master" "${spark_opts[@]}" --jars "$JAR" "$@" -i "$script" <<<'System.exit(97)'
+}
+
+# scenario <name> <marker> <command...>: passes when the command exits 0 and printed a line
+# starting with <marker>.
+scenario() {
+  local name=$1 marker=$2
+  shift 2
+  local log=$out/$name.log start=$SECONDS rc=0
+  "$@" >"$log" 2>&1 || rc=$?
+  local took=$((SECONDS - start))
+  if [ "$rc" -eq 0 ] && grep -q "^$marker" "$log"; then
+    passed=$((passed + 1))
+    echo "PASS $name (${took}s)"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    local seen=missing
+    grep -q "^$marker" "$log" && seen=printed
+    echo "FAIL $name (${took}s, exit $rc, \"$marker\" $seen); last lines of ${log#"$root"/}:"
+    grep -v -E '^[[:space:]]+at |^[[:space:]]*$' "$log" | tail -n 40 | sed 's/^/    /'
+  fi
+}
+
+case $suite in
+  e2e)
+    export E2E_DATA=$out/data E2E_OUT=$out/scratch
+    mkdir -p "$E2E_OUT"
+    "$PYTHON" "$here/make_recipe_data.py" "$E2E_DATA" || { echo "e2e: no data" >&2; exit 2; }
+
+    # The recipe in one JVM (executors are threads of the driver) ...
+    E2E_EXECUTORS=0 scenario recipe-local "E2E-PASS recipe" \
+      spark_shell 'local[2]' "$here/recipe.scala"
+    # ... and with two executor JVMs that each extract and load the native library.
+    E2E_EXECUTORS=2 scenario recipe-local-cluster "E2E-PASS recipe" \
+      spark_shell 'local-cluster[2,1,1024]' "$here/recipe.scala"
+    # A library path that does not exist gives a clear error, not a crash.
+    scenario missing-native "E2E-PASS missing-native" \
+      spark_shell 'local[1]' "$here/missing_native.scala" \
+      --driver-java-options '-Dmanyfold.native.lib=/nonexistent/libmanyfold_jni.so'
+    # The jar as the application: spark-submit runs the demo's main class (it checks itself).
+    scenario demo-spark-submit "demo ok:" \
+      timeout --kill-after=30 900 "$SPARK_HOME/bin/spark-submit" --master 'local[2]' \
+      "${spark_opts[@]}" --class manyfold.examples.ManyModelsDemo "$JAR" 300 100
+    ;;
+  notebooks)
+    # Each notebook runs as written, with a closing marker appended: spark-shell compiles the
+    # file as one unit, so the marker prints only when every cell ran without an exception.
+    for nb in "$root"/notebooks/*.scala; do
+      name=$(basename "$nb" .scala)
+      script=$out/$name.run.scala
+      { cat "$nb"; printf '\nprintln("NOTEBOOK-COMPLETE")\nspark.stop()\nSystem.exit(0)\n'; } >"$script"
+      scenario "$name" "NOTEBOOK-COMPLETE" spark_shell 'local[2]' "$script"
+    done
+    ;;
+  *)
+    echo "usage: $0 [e2e|notebooks]" >&2
+    exit 2
+    ;;
+esac
+
+if [ "$failed" -gt 0 ]; then
+  echo "failed: ${failures[*]} (logs in ${out#"$root"/})"
+fi
+echo "$suite: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
