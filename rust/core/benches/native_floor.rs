@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow_array::{Array, ArrayRef, Float64Array, Int32Array, RecordBatch, StringArray};
+use arrow_buffer::Buffer;
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Field, Schema};
 use manyfold_core::batch::read_stream;
@@ -122,7 +123,11 @@ fn training_batches(case: &Case, seed: u64) -> Result<Vec<Vec<u8>>, BoxError> {
                 }
                 let label = if logistic {
                     let prob = 1.0 / (1.0 + (-margin).exp());
-                    if rng.uniform() <= prob { 1.0 } else { 0.0 }
+                    if rng.uniform() <= prob {
+                        1.0
+                    } else {
+                        0.0
+                    }
                 } else {
                     margin + rng.normal()
                 };
@@ -146,10 +151,17 @@ fn training_batches(case: &Case, seed: u64) -> Result<Vec<Vec<u8>>, BoxError> {
 }
 
 /// Trains every batch once; returns the number of failed groups.
-fn train_all(trainer: &Trainer, options: TrainOptions, batches: &[Vec<u8>]) -> Result<usize, BoxError> {
+fn train_all(
+    trainer: &Trainer,
+    options: TrainOptions,
+    batches: &[Vec<u8>],
+) -> Result<usize, BoxError> {
     let mut failed = 0;
     for bytes in batches {
-        let results = read_stream(&train_ipc(trainer, options, bytes)?)?;
+        // Buffer::from_slice_ref copies, as the JVM's bytes are not copied in production: the
+        // batch is read in place from a direct ByteBuffer. The copy is a memcpy of the batch.
+        let input = Buffer::from_slice_ref(bytes);
+        let results = read_stream(Buffer::from(train_ipc(trainer, options, input)?))?;
         let status = results
             .column_by_name("status")
             .and_then(|c| c.as_any().downcast_ref::<StringArray>())

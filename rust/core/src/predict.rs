@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use arrow_array::builder::{Float64Builder, ListBuilder};
 use arrow_array::{Array, ArrayRef, Float64Array};
+use arrow_buffer::Buffer;
 use rayon::prelude::*;
 
 use crate::algo::ClassPrediction;
@@ -68,7 +69,7 @@ impl ModelSet {
     /// # Errors
     /// `Ipc`/`Schema` for a bad batch; `Schema` if a row names a model index outside the set or
     /// a model expects a different number of features than the batch has.
-    pub fn predict_ipc(&self, threads: usize, batch: &[u8]) -> Result<Vec<u8>> {
+    pub fn predict_ipc(&self, threads: usize, batch: Buffer) -> Result<Vec<u8>> {
         let batch = PredictBatch::from_ipc(batch)?;
         self.check(&batch)?;
         let rows = batch.num_rows();

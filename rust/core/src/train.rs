@@ -10,6 +10,7 @@ use std::time::Instant;
 use arrow_array::{
     Array, ArrayRef, BinaryArray, Float64Array, Int32Array, Int64Array, StringArray,
 };
+use arrow_buffer::Buffer;
 use ndarray::{Array1, Array2};
 use rayon::prelude::*;
 
@@ -89,7 +90,7 @@ impl GroupOutcome {
 /// # Errors
 /// Only for the call as a whole: bad params, unreadable or mis-typed batch. Group failures are
 /// rows of the result.
-pub fn train_ipc(trainer: &Trainer, options: TrainOptions, batch: &[u8]) -> Result<Vec<u8>> {
+pub fn train_ipc(trainer: &Trainer, options: TrainOptions, batch: Buffer) -> Result<Vec<u8>> {
     let batch = TrainBatch::from_ipc(batch)?;
     let outcomes = train_groups(trainer, options, &batch)?;
     results_batch(trainer, &outcomes)

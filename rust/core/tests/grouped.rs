@@ -7,6 +7,7 @@ use std::sync::Arc;
 use arrow_array::{
     Array, ArrayRef, BinaryArray, Float64Array, Int32Array, ListArray, RecordBatch, StringArray,
 };
+use arrow_buffer::Buffer;
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Field, Schema};
 
@@ -20,6 +21,14 @@ const OPTIONS: TrainOptions = TrainOptions { threads: 2, max_rows_per_group: 1_0
 
 /// Columns of a training batch: group indices, label, feature columns.
 type Rows = (Vec<i32>, Vec<Option<f64>>, Vec<Vec<Option<f64>>>);
+
+fn read_bytes(bytes: &[u8]) -> manyfold_core::Result<RecordBatch> {
+    read_stream(Buffer::from_slice_ref(bytes))
+}
+
+fn ipc_buf(batches: &[Rows]) -> Buffer {
+    Buffer::from(ipc(batches))
+}
 
 /// An IPC stream of one or more batches of (group, label, features...).
 fn ipc(batches: &[Rows]) -> Vec<u8> {
@@ -62,7 +71,7 @@ struct Results(RecordBatch);
 
 impl Results {
     fn of(bytes: &[u8]) -> Self {
-        Results(read_stream(bytes).unwrap())
+        Results(read_bytes(bytes).unwrap())
     }
     fn col<T: 'static>(&self, name: &str) -> &T {
         self.0.column_by_name(name).unwrap().as_any().downcast_ref::<T>().unwrap()
@@ -84,7 +93,8 @@ fn linear_trainer() -> Trainer {
 
 #[test]
 fn many_groups_train_in_one_call() {
-    let out = train_ipc(&linear_trainer(), OPTIONS, &ipc(&[linear_rows(&[0, 1, 2], 50)])).unwrap();
+    let out =
+        train_ipc(&linear_trainer(), OPTIONS, ipc_buf(&[linear_rows(&[0, 1, 2], 50)])).unwrap();
     let r = Results::of(&out);
     assert_eq!(r.0.num_rows(), 3);
     for g in 0..3 {
@@ -104,8 +114,8 @@ fn row_order_does_not_change_the_model_bytes() {
     let (g, y, xs) = linear_rows(&[0, 1], 40);
     let rev = |v: &Vec<Option<f64>>| v.iter().rev().copied().collect::<Vec<_>>();
     let reversed = (g.iter().rev().copied().collect(), rev(&y), xs.iter().map(rev).collect());
-    let a = train_ipc(&linear_trainer(), OPTIONS, &ipc(&[(g, y, xs)])).unwrap();
-    let b = train_ipc(&linear_trainer(), OPTIONS, &ipc(&[reversed])).unwrap();
+    let a = train_ipc(&linear_trainer(), OPTIONS, ipc_buf(&[(g, y, xs)])).unwrap();
+    let b = train_ipc(&linear_trainer(), OPTIONS, ipc_buf(&[reversed])).unwrap();
     let (a, b) = (Results::of(&a), Results::of(&b));
     for i in 0..2 {
         let bytes = |r: &Results| r.col::<BinaryArray>("model").value(i).to_vec();
@@ -117,7 +127,7 @@ fn row_order_does_not_change_the_model_bytes() {
 fn a_stream_of_several_batches_is_one_call() {
     let first = linear_rows(&[0], 30);
     let second = linear_rows(&[1], 30);
-    let out = train_ipc(&linear_trainer(), OPTIONS, &ipc(&[first, second])).unwrap();
+    let out = train_ipc(&linear_trainer(), OPTIONS, ipc_buf(&[first, second])).unwrap();
     let r = Results::of(&out);
     assert_eq!(r.0.num_rows(), 2);
     assert_eq!((r.status(0), r.status(1)), ("ok", "ok"));
@@ -135,7 +145,7 @@ fn bad_groups_fail_alone_naming_the_column() {
     y.push(Some(1.0));
     xs[0].push(Some(1.0));
     xs[1].push(Some(2.0));
-    let out = train_ipc(&linear_trainer(), OPTIONS, &ipc(&[(g, y, xs)])).unwrap();
+    let out = train_ipc(&linear_trainer(), OPTIONS, ipc_buf(&[(g, y, xs)])).unwrap();
     let r = Results::of(&out);
     assert_eq!(r.status(0), "ok");
     let expect = [
@@ -163,7 +173,7 @@ fn a_group_over_the_row_limit_fails() {
     y.extend(small.1);
     xs[0].extend(small.2[0].clone());
     xs[1].extend(small.2[1].clone());
-    let r = Results::of(&train_ipc(&linear_trainer(), options, &ipc(&[(g, y, xs)])).unwrap());
+    let r = Results::of(&train_ipc(&linear_trainer(), options, ipc_buf(&[(g, y, xs)])).unwrap());
     assert_eq!(r.status(0), "failed");
     assert!(r.error(0).contains("maxRowsPerGroup=10"), "{}", r.error(0));
     assert_eq!(r.status(1), "ok");
@@ -182,7 +192,7 @@ fn logistic_groups_report_classification_metrics_and_one_class_fails() {
         xs[0].extend([Some(x), Some(x)]);
     }
     let trainer = Trainer::new("logistic", r#"{"regParam": 0.01}"#).unwrap();
-    let r = Results::of(&train_ipc(&trainer, OPTIONS, &ipc(&[(g, y, xs)])).unwrap());
+    let r = Results::of(&train_ipc(&trainer, OPTIONS, ipc_buf(&[(g, y, xs)])).unwrap());
     assert_eq!(r.status(0), "ok", "{:?}", r.0);
     assert!(r.col::<Float64Array>("accuracy").value(0) > 0.9);
     assert!(r.col::<Float64Array>("log_loss").value(0) > 0.0);
@@ -198,11 +208,12 @@ fn call_level_errors_are_typed() {
         Trainer::new("linear", "{\"regParam\": -1}"),
         Err(Error::InvalidParam { .. })
     ));
-    let e = train_ipc(&linear_trainer(), OPTIONS, b"not arrow").unwrap_err();
+    let e =
+        train_ipc(&linear_trainer(), OPTIONS, Buffer::from_slice_ref(b"not arrow")).unwrap_err();
     assert!(matches!(e, Error::Ipc { .. }), "{e:?}");
     let (g, y, xs) = linear_rows(&[0], 5);
     let bad_group = (g.iter().map(|_| 99).collect(), y, xs);
-    let e = train_ipc(&linear_trainer(), OPTIONS, &ipc(&[bad_group])).unwrap_err();
+    let e = train_ipc(&linear_trainer(), OPTIONS, ipc_buf(&[bad_group])).unwrap_err();
     assert!(matches!(e, Error::Schema { .. }), "{e:?}");
 }
 
@@ -223,7 +234,7 @@ fn predict_batch(models: Vec<Option<i32>>, xs: Vec<Vec<Option<f64>>>) -> Vec<u8>
 #[test]
 fn predictions_follow_each_rows_model_and_nulls_stay_null() {
     let r = Results::of(
-        &train_ipc(&linear_trainer(), OPTIONS, &ipc(&[linear_rows(&[0, 1], 30)])).unwrap(),
+        &train_ipc(&linear_trainer(), OPTIONS, ipc_buf(&[linear_rows(&[0, 1], 30)])).unwrap(),
     );
     let bytes: Vec<&[u8]> = (0..2).map(|i| r.col::<BinaryArray>("model").value(i)).collect();
     let set = ModelSet::decode(&[Some(bytes[0]), None, Some(bytes[1])]).unwrap();
@@ -231,7 +242,7 @@ fn predictions_follow_each_rows_model_and_nulls_stay_null() {
         vec![Some(0), Some(2), None, Some(1), Some(0)],
         vec![vec![Some(0.5), Some(0.5), Some(0.5), Some(0.5), None], vec![Some(2.0); 5]],
     );
-    let out = read_stream(&set.predict_ipc(1, &batch).unwrap()).unwrap();
+    let out = read_bytes(&set.predict_ipc(1, batch.into()).unwrap()).unwrap();
     let pred = out.column(0).as_any().downcast_ref::<Float64Array>().unwrap();
     let Model::Linear(m0) = r.model(0).model else { panic!() };
     let Model::Linear(m1) = r.model(1).model else { panic!() };
@@ -251,13 +262,10 @@ fn classifier_predictions_carry_probability_lists() {
         xs[0].push(Some(x));
     }
     let trainer = Trainer::new("logistic", r#"{"regParam": 0.1}"#).unwrap();
-    let r = Results::of(&train_ipc(&trainer, OPTIONS, &ipc(&[(g, y, xs)])).unwrap());
+    let r = Results::of(&train_ipc(&trainer, OPTIONS, ipc_buf(&[(g, y, xs)])).unwrap());
     let set = ModelSet::decode(&[Some(r.col::<BinaryArray>("model").value(0))]).unwrap();
-    let out = read_stream(
-        &set.predict_ipc(2, &predict_batch(vec![Some(0), None], vec![vec![Some(4.0), Some(1.0)]]))
-            .unwrap(),
-    )
-    .unwrap();
+    let batch = predict_batch(vec![Some(0), None], vec![vec![Some(4.0), Some(1.0)]]);
+    let out = read_bytes(&set.predict_ipc(2, batch.into()).unwrap()).unwrap();
     let pred = out.column(0).as_any().downcast_ref::<Float64Array>().unwrap();
     assert_eq!(pred.value(0), 1.0);
     assert!(pred.is_null(1));
@@ -274,13 +282,13 @@ fn classifier_predictions_carry_probability_lists() {
 #[test]
 fn prediction_errors_are_clean() {
     let r = Results::of(
-        &train_ipc(&linear_trainer(), OPTIONS, &ipc(&[linear_rows(&[0], 30)])).unwrap(),
+        &train_ipc(&linear_trainer(), OPTIONS, ipc_buf(&[linear_rows(&[0], 30)])).unwrap(),
     );
     let set = ModelSet::decode(&[Some(r.col::<BinaryArray>("model").value(0))]).unwrap();
     let wrong_width = predict_batch(vec![Some(0)], vec![vec![Some(1.0)]]);
-    assert!(matches!(set.predict_ipc(1, &wrong_width), Err(Error::Schema { .. })));
+    assert!(matches!(set.predict_ipc(1, wrong_width.into()), Err(Error::Schema { .. })));
     let out_of_set = predict_batch(vec![Some(3)], vec![vec![Some(1.0)], vec![Some(1.0)]]);
-    assert!(matches!(set.predict_ipc(1, &out_of_set), Err(Error::Schema { .. })));
+    assert!(matches!(set.predict_ipc(1, out_of_set.into()), Err(Error::Schema { .. })));
     let e = ModelSet::decode(&[Some(b"MNFD\x01garbage")]).unwrap_err();
     assert!(e.to_string().contains("model 0"), "{e}");
 }

@@ -6,7 +6,11 @@
 mod errors;
 mod handles;
 
-use jni::objects::{JByteArray, JObject, JObjectArray, JString};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use arrow_buffer::Buffer;
+use jni::objects::{JByteArray, JByteBuffer, JObject, JObjectArray, JString};
 use jni::sys::{jint, jlong};
 use jni::{Env, EnvUnowned};
 
@@ -42,6 +46,27 @@ fn bytes(env: &Env<'_>, a: &JByteArray<'_>, what: &str) -> BridgeResult<Vec<u8>>
     Ok(env.convert_byte_array(a)?)
 }
 
+/// The bytes of a direct `ByteBuffer` as an arrow [`Buffer`], without copying them.
+///
+/// # Safety
+/// The Java caller keeps the buffer's memory alive and unchanged for the whole native call
+/// (`NativeApi`'s contract), and every array decoded from the returned buffer is dropped before
+/// the call returns: nothing built from it is kept in a model or a handle.
+unsafe fn direct_bytes(env: &Env<'_>, b: &JByteBuffer<'_>, what: &str) -> BridgeResult<Buffer> {
+    if b.is_null() {
+        return Err(Error::invalid_param(what, "must not be null").into());
+    }
+    let not_direct = || Error::invalid_param(what, "must be a direct ByteBuffer");
+    let ptr = env.get_direct_buffer_address(b).map_err(|_| not_direct())?;
+    let len = env.get_direct_buffer_capacity(b).map_err(|_| not_direct())?;
+    match NonNull::new(ptr) {
+        // SAFETY: the JVM guarantees `len` readable bytes at `ptr`; lifetime as documented.
+        Some(ptr) => Ok(unsafe { Buffer::from_custom_allocation(ptr, len, Arc::new(())) }),
+        None if len == 0 => Ok(Buffer::from(Vec::<u8>::new())),
+        None => Err(not_direct().into()),
+    }
+}
+
 fn threads(n: jint) -> BridgeResult<usize> {
     usize::try_from(n)
         .map_err(|_| Error::invalid_param("threads", format!("must be >= 0, got {n}")).into())
@@ -75,7 +100,7 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_trainGroups<'local>(
     params_json: JString<'local>,
     n_threads: jint,
     max_rows_per_group: jlong,
-    batch: JByteArray<'local>,
+    batch: JByteBuffer<'local>,
 ) -> JByteArray<'local> {
     bridge(&mut env, |env| {
         let trainer = Trainer::new(
@@ -90,7 +115,9 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_trainGroups<'local>(
                 )
             })?;
         let options = TrainOptions { threads: threads(n_threads)?, max_rows_per_group: max_rows };
-        let out = train_ipc(&trainer, options, &bytes(env, &batch, "batch")?)?;
+        // SAFETY: see `direct_bytes`; train_ipc keeps nothing of its input.
+        let batch = unsafe { direct_bytes(env, &batch, "batch")? };
+        let out = train_ipc(&trainer, options, batch)?;
         Ok(env.byte_array_from_slice(&out)?)
     })
 }
@@ -127,11 +154,13 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_predict<'local>(
     _this: JObject<'local>,
     handle: jlong,
     n_threads: jint,
-    batch: JByteArray<'local>,
+    batch: JByteBuffer<'local>,
 ) -> JByteArray<'local> {
     bridge(&mut env, |env| {
         let set = handles::get(handle)?;
-        let out = set.predict_ipc(threads(n_threads)?, &bytes(env, &batch, "batch")?)?;
+        // SAFETY: see `direct_bytes`; predict_ipc keeps nothing of its input.
+        let batch = unsafe { direct_bytes(env, &batch, "batch")? };
+        let out = set.predict_ipc(threads(n_threads)?, batch)?;
         Ok(env.byte_array_from_slice(&out)?)
     })
 }

@@ -1,7 +1,6 @@
 package manyfold.arrow
 
-import java.io.ByteArrayOutputStream
-import java.nio.channels.Channels
+import java.nio.channels.WritableByteChannel
 
 import scala.collection.JavaConverters._
 
@@ -73,21 +72,48 @@ final class BatchBuilder(indexName: String, indexNullable: Boolean, columnNames:
     rows = n
   }
 
-  /** The rows written so far as one Arrow IPC stream with one record batch. */
-  def toIpc(): Array[Byte] = {
+  /**
+   * The rows written so far as one Arrow IPC stream with one record batch, in off-heap memory of
+   * exactly its size (a counting pass first, then one copy), for a native call to read in place.
+   * The caller closes it.
+   */
+  def writeIpc(): IpcBuffer = {
     val vectors: Seq[FieldVector] = index +: columns.toSeq
     vectors.foreach(_.setValueCount(rows))
     // The root borrows the vectors: closing it would free them, so it is not closed.
     val root = new VectorSchemaRoot(vectors.asJava)
     root.setRowCount(rows)
-    val out = new ByteArrayOutputStream()
-    val writer = new ArrowStreamWriter(root, null, Channels.newChannel(out))
-    try {
-      writer.start()
-      writer.writeBatch()
-      writer.end()
-    } finally writer.close()
-    out.toByteArray
+    def writeTo(channel: WritableByteChannel): Unit = {
+      val writer = new ArrowStreamWriter(root, null, channel)
+      try {
+        writer.start()
+        writer.writeBatch()
+        writer.end()
+      } finally writer.close()
+    }
+    val counter = new IpcBuffer.Counter
+    writeTo(counter)
+    val out = new IpcBuffer(allocator.buffer(math.max(counter.size, 1L)), counter.size)
+    try writeTo(out.channel)
+    catch { case e: Throwable => out.close(); throw e }
+    out
+  }
+
+  /** [[writeIpc]] copied onto the heap (for tests and small batches). */
+  def toIpc(): Array[Byte] = {
+    val ipc = writeIpc()
+    try ipc.toArray
+    finally ipc.close()
+  }
+
+  /**
+   * Empties the builder and frees its buffers: a large training batch should not hold its Arrow
+   * vectors while the native call works on its IPC copy.
+   */
+  def release(): Unit = {
+    index.clear()
+    columns.foreach(_.clear())
+    rows = 0
   }
 
   /** Empties the builder, keeping its buffers for the next batch. */

@@ -16,10 +16,10 @@ final class NativeApi private () {
       paramsJson: String,
       threads: Int,
       maxRowsPerGroup: Long,
-      batch: Array[Byte]
+      batch: java.nio.ByteBuffer
   ): Array[Byte]
   @native def openModels(models: Array[Array[Byte]]): Long
-  @native def predict(handle: Long, threads: Int, batch: Array[Byte]): Array[Byte]
+  @native def predict(handle: Long, threads: Int, batch: java.nio.ByteBuffer): Array[Byte]
   @native def closeModels(handle: Long): Unit
   @native def describeModel(model: Array[Byte]): String
   @native def debugFail(kind: String): Unit

@@ -1,5 +1,6 @@
 package manyfold.jni
 
+import java.nio.ByteBuffer
 import java.util.concurrent.atomic.AtomicLong
 
 /**
@@ -23,7 +24,7 @@ object NativeCalls {
       paramsJson: String,
       threads: Int,
       maxRowsPerGroup: Long,
-      batch: Array[Byte]
+      batch: ByteBuffer
   ): Array[Byte] = {
     trainGroupsCount.incrementAndGet()
     NativeApi.get.trainGroups(algorithm, paramsJson, threads, maxRowsPerGroup, batch)
@@ -35,7 +36,7 @@ object NativeCalls {
     handle
   }
 
-  private[manyfold] def predict(handle: Long, threads: Int, batch: Array[Byte]): Array[Byte] = {
+  private[manyfold] def predict(handle: Long, threads: Int, batch: ByteBuffer): Array[Byte] = {
     predictCount.incrementAndGet()
     NativeApi.get.predict(handle, threads, batch)
   }

@@ -176,13 +176,18 @@ private[manyfold] object GroupedTraining {
     }
 
     def flush(): Unit = if (batch.numRows > 0) {
-      val results = NativeCalls.trainGroups(
-        plan.algorithm,
-        plan.paramsJson,
-        threads,
-        plan.maxRowsPerGroup,
-        batch.toIpc()
-      )
+      val ipc = batch.writeIpc()
+      batch.release()
+      val results =
+        try {
+          NativeCalls.trainGroups(
+            plan.algorithm,
+            plan.paramsJson,
+            threads,
+            plan.maxRowsPerGroup,
+            ipc.byteBuffer
+          )
+        } finally ipc.close()
       ArrowBatches.readResults(results, plan.metricColumns).foreach { r =>
         out += Trained(
           batchKeys(r.group),
@@ -194,7 +199,6 @@ private[manyfold] object GroupedTraining {
           r.metrics
         )
       }
-      batch.clear()
       batchKeys.clear()
     }
 

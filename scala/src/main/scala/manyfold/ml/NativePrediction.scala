@@ -111,10 +111,14 @@ private[manyfold] object NativePrediction {
           else batch.addRow(row.getInt(plan.indexPos))
         ArrowBatches.writeFeatures(row, plan.featurePos, plan.layout, batch, 0, at)
       }
-      val predictions = ArrowBatches.readPredictions(
-        NativeCalls.predict(handle, threads, batch.toIpc()),
-        buffered.length
-      )
+      val ipc = batch.writeIpc()
+      val predictions =
+        try
+          ArrowBatches.readPredictions(
+            NativeCalls.predict(handle, threads, ipc.byteBuffer),
+            buffered.length
+          )
+        finally ipc.close()
       buffered.iterator.zipWithIndex.map { case (row, i) => output(plan, row, predictions, i) }
     }
 

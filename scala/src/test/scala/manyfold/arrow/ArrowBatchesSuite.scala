@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets
 
 import scala.collection.JavaConverters._
 
+import manyfold.DirectBuffers.direct
 import manyfold.SharedSpark
 import manyfold.jni.NativeApi
 import org.apache.arrow.vector._
@@ -284,7 +285,7 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
         }
         b.toIpc()
       } finally b.close()
-    val out = NativeApi.get.trainGroups("linear", "{}", 1, 100L, bytes)
+    val out = NativeApi.get.trainGroups("linear", "{}", 1, 100L, direct(bytes))
     val results = ArrowBatches.readResults(out, Seq("rmse", "r2"))
     assert(results.map(r => (r.group, r.status, r.rows)).toSeq == Seq((0, "ok", 5L), (1, "ok", 5L)))
     assert(results.forall(_.metrics.head.exists(_ < 1e-8)))

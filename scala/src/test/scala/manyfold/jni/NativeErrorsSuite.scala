@@ -1,5 +1,6 @@
 package manyfold.jni
 
+import manyfold.DirectBuffers.direct
 import org.scalatest.funsuite.AnyFunSuite
 
 /** The error mapping of the JNI boundary: typed exceptions, never a JVM abort. */
@@ -27,16 +28,26 @@ class NativeErrorsSuite extends AnyFunSuite {
 
   test("bad arguments of every data method are exceptions") {
     intercept[IllegalArgumentException](api.defaultParams("svm"))
-    intercept[NativeException](api.trainGroups("linear", "{}", 1, 10L, Array[Byte](1, 2, 3)))
-    intercept[IllegalArgumentException](
-      api.trainGroups("linear", """{"regParam": -1}""", 1, 10L, Array.emptyByteArray)
+    intercept[NativeException](
+      api.trainGroups("linear", "{}", 1, 10L, direct(Array[Byte](1, 2, 3)))
     )
     intercept[IllegalArgumentException](
-      api.trainGroups("linear", """{"regParm": 1}""", 1, 10L, Array.emptyByteArray)
+      api.trainGroups("linear", """{"regParam": -1}""", 1, 10L, direct(Array.emptyByteArray))
+    )
+    intercept[IllegalArgumentException](
+      api.trainGroups("linear", """{"regParm": 1}""", 1, 10L, direct(Array.emptyByteArray))
     )
     intercept[NativeException](api.describeModel(Array[Byte](1, 2, 3)))
     intercept[IllegalArgumentException](api.closeModels(123456789L))
-    intercept[IllegalArgumentException](api.predict(123456789L, 1, Array.emptyByteArray))
+    intercept[IllegalArgumentException](api.predict(123456789L, 1, direct(Array.emptyByteArray)))
+  }
+
+  test("a batch must be a direct ByteBuffer, never a heap one") {
+    val e = intercept[IllegalArgumentException](
+      api.trainGroups("linear", "{}", 1, 10L, java.nio.ByteBuffer.wrap(Array[Byte](1, 2, 3)))
+    )
+    assert(e.getMessage.contains("direct ByteBuffer"), e.getMessage)
+    intercept[IllegalArgumentException](api.trainGroups("linear", "{}", 1, 10L, null))
   }
 
   test("a closed handle cannot be closed twice") {

@@ -1,0 +1,60 @@
+package manyfold.arrow
+
+import java.nio.ByteBuffer
+import java.nio.channels.WritableByteChannel
+
+import org.apache.arrow.memory.ArrowBuf
+
+/**
+ * An Arrow IPC stream in off-heap memory owned by an Arrow allocator, handed to native code as a
+ * direct ByteBuffer (read in place, no copy) and freed deterministically by [[close]].
+ */
+final class IpcBuffer private[arrow] (buf: ArrowBuf, val size: Long) extends AutoCloseable {
+  require(size <= Int.MaxValue, s"an IPC batch of $size bytes is larger than 2 GiB")
+  private var written = 0L
+  private var closed = false
+
+  /** The stream's bytes as a direct ByteBuffer; valid until [[close]]. */
+  def byteBuffer: ByteBuffer = buf.nioBuffer(0, size.toInt)
+
+  def toArray: Array[Byte] = {
+    val out = new Array[Byte](size.toInt)
+    buf.getBytes(0, out)
+    out
+  }
+
+  private[arrow] val channel: WritableByteChannel = new WritableByteChannel {
+    override def write(src: ByteBuffer): Int = {
+      val n = src.remaining()
+      require(written + n <= size, s"IPC stream longer than its counted $size bytes")
+      buf.setBytes(written, src)
+      // ArrowBuf.setBytes does not promise to advance the source: Arrow's writer loops on it.
+      src.position(src.limit())
+      written += n
+      n
+    }
+    override def isOpen: Boolean = !closed
+    override def close(): Unit = ()
+  }
+
+  override def close(): Unit = if (!closed) {
+    closed = true
+    buf.close()
+  }
+}
+
+object IpcBuffer {
+
+  /** A channel that only counts: the first pass of writing a stream of exactly known size. */
+  private[arrow] final class Counter extends WritableByteChannel {
+    var size = 0L
+    override def write(src: ByteBuffer): Int = {
+      val n = src.remaining()
+      src.position(src.limit())
+      size += n
+      n
+    }
+    override def isOpen: Boolean = true
+    override def close(): Unit = ()
+  }
+}
