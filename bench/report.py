@@ -1,0 +1,216 @@
+"""Turns the measurements (results.json) into the markdown table, the targets and the chart."""
+
+import statistics
+
+METHODS = [
+    ("manyfold", "manyfold"),
+    ("apply_in_pandas", "applyInPandas + sklearn"),
+    ("jvm_floor", "JVM groupBy floor"),
+    ("native_floor", "native floor (Rust)"),
+]
+
+MB = 1e6
+
+
+def summarize(times):
+    """Median and spread of the timed repeats."""
+    ts = sorted(times)
+    q = statistics.quantiles(ts, n=4, method="inclusive") if len(ts) > 1 else [ts[0]] * 3
+    return {"times_s": times, "median_s": statistics.median(ts), "min_s": ts[0],
+            "max_s": ts[-1], "iqr_s": q[2] - q[0]}
+
+
+def ratios(case):
+    m = case["methods"]
+    med = {k: v["median_s"] for k, v in m.items() if v.get("median_s")}
+    out = {}
+    if "manyfold" in med:
+        if "apply_in_pandas" in med:
+            out["speedup_vs_apply_in_pandas"] = med["apply_in_pandas"] / med["manyfold"]
+        if "jvm_floor" in med:
+            out["manyfold_over_jvm_floor"] = med["manyfold"] / med["jvm_floor"]
+        if "native_floor" in med:
+            out["manyfold_over_native_floor"] = med["manyfold"] / med["native_floor"]
+    return out
+
+
+def targets(cases):
+    """The targets of issue 3: (description, measured, met)."""
+    by = {c["name"]: c for c in cases}
+    out = []
+
+    def add(name, text, key, limit, at_least):
+        value = by.get(name, {}).get("ratios", {}).get(key)
+        met = None if value is None else (value >= limit if at_least else value <= limit)
+        out.append({"target": text, "value": value, "met": met})
+
+    add("linear_10k", "many models linear, 10,000 groups: >= 20x faster than applyInPandas",
+        "speedup_vs_apply_in_pandas", 20, True)
+    add("linear_10k", "many models linear, 10,000 groups: within 2x of the JVM groupBy floor",
+        "manyfold_over_jvm_floor", 2, False)
+    add("linear_1k", "many models linear, 1,000 groups: >= 10x faster than applyInPandas",
+        "speedup_vs_apply_in_pandas", 10, True)
+    add("logistic_1k", "many models logistic, 1,000 groups: >= 10x faster than applyInPandas",
+        "speedup_vs_apply_in_pandas", 10, True)
+    mem = by.get("memory_1m", {}).get("memory", {})
+    value = mem.get("peak_above_idle_over_raw")
+    out.append({
+        "target": "one group of 1,000,000 rows x 10 features: peak RSS above idle <= 3x the raw "
+                  "data (80 MB)",
+        "value": value, "met": None if value is None else value <= 3.0,
+    })
+    return out
+
+
+def _cell(m):
+    if not m or m.get("median_s") is None:
+        return "–"
+    return f"{m['median_s']:.3g} s ({m['min_s']:.3g}–{m['max_s']:.3g})"
+
+
+def _x(v, digits=3):
+    return "–" if v is None else f"{v:.{digits}g}×"
+
+
+def _mb(b):
+    return "–" if b is None else f"{b / MB:,.0f} MB"
+
+
+def markdown(res):
+    lines = []
+    env = res["environment"]
+    lines += [
+        f"# manyfold benchmark ({'smoke shapes, ' if res['smoke'] else ''}{res['date']})",
+        "",
+        f"Machine: {env['machine']}. Spark {env['spark']} `{env['master']}`, driver memory "
+        f"{env['driver_memory']}, Java {env['java']}, Python {env['python']}, scikit-learn "
+        f"{env['sklearn']}, pandas {env['pandas']}, pyarrow {env['pyarrow']}; Spark settings "
+        + ", ".join(f"`{k}={v}`" for k, v in env["spark_conf"].items())
+        + f". Load average (1 min) {res['load_average_start'][0]:.1f} at the start, "
+        f"{res['load_average_end'][0]:.1f} at the end.",
+        f"Command: `{res['command']}`. Each time is the median of {res['repeats']} warm repeats "
+        "(after one untimed run), with min–max; the methods of a case take turns in each round. "
+        "The machine is shared and noisy: read the ratios rather than the seconds.",
+        "",
+        "## Times",
+        "",
+        "| case | groups × rows × features | " + " | ".join(t for _, t in METHODS) + " |",
+        "|---|---|" + "---|" * len(METHODS),
+    ]
+    for c in res["cases"]:
+        shape = f"{c['groups']:,} × {c['rows']:,} × {c['features']}"
+        cells = [_cell(c["methods"].get(k)) for k, _ in METHODS]
+        lines.append(f"| {c['name']} ({c['algorithm']}) | {shape} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## Ratios, quality, memory",
+        "",
+        "| case | speed-up vs applyInPandas | manyfold ÷ JVM floor | manyfold ÷ native floor | "
+        "max abs Δ r2/accuracy vs sklearn | max rel Δ coefficients | peak RSS, manyfold (above idle) "
+        "| peak RSS, applyInPandas JVM + Python workers |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in res["cases"]:
+        r, q = c["ratios"], c.get("quality") or {}
+        mf, aip = c["methods"].get("manyfold", {}), c["methods"].get("apply_in_pandas", {})
+        metric = "–" if not q else f"{q['metric_max_abs_diff']:.2g}"
+        coef = "–" if not q else f"{q['coef_max_rel_diff']:.2g}"
+        mf_mem = f"{_mb(mf.get('jvm_peak_bytes'))} ({_mb(mf.get('jvm_peak_above_idle_bytes'))})"
+        aip_mem = (f"{_mb(aip.get('jvm_peak_bytes'))} + {_mb(aip.get('workers_peak_bytes'))}"
+                   if aip else "–")
+        lines.append(
+            f"| {c['name']} | {_x(r.get('speedup_vs_apply_in_pandas'))} | "
+            f"{_x(r.get('manyfold_over_jvm_floor'))} | {_x(r.get('manyfold_over_native_floor'))} | "
+            f"{metric} | {coef} | {mf_mem} | {aip_mem} |"
+        )
+    mem = next((c["memory"] for c in res["cases"] if c.get("memory")), None)
+    if mem:
+        lines += [
+            "",
+            f"Memory case: one group of {mem['raw_bytes'] / MB:,.0f} MB of raw features; idle "
+            f"JVM {_mb(mem['idle_bytes'])}; peak above idle {_mb(mem['peak_above_idle_bytes'])} "
+            f"= {mem['peak_above_idle_over_raw']:.2f}× the raw data (worst of "
+            f"{len(mem['runs'])} fits, each after a full GC; first fit "
+            f"{_mb(mem['first_fit_above_idle_bytes'])}, later fits up to "
+            f"{_mb(mem['warm_fits_max_above_idle_bytes'])}; manyfold-core alone on the same "
+            f"shape: {_mb(mem.get('native_peak_above_idle_bytes'))}).",
+        ]
+    lines += ["", "## Targets", ""]
+    if res["smoke"]:
+        lines.append("(smoke shapes: the targets are about the full shapes and do not apply)")
+        lines.append("")
+    for t in res["targets"]:
+        status = "not measured" if t["met"] is None else ("met" if t["met"] else "NOT MET")
+        if res["smoke"]:
+            status = "n/a"
+        value = "" if t["value"] is None else f" (measured {t['value']:.3g})"
+        lines.append(f"- {t['target']}: **{status}**{value}")
+    return "\n".join(lines) + "\n"
+
+
+def chart(res, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = res["cases"]
+    fig, (left, right, mem_ax) = plt.subplots(
+        1, 3, figsize=(15, 5.2), gridspec_kw={"width_ratios": [3, 2, 1.2]})
+    colors = ["#1b9e77", "#d95f02", "#7570b3", "#666666"]
+    width = 0.2
+    for i, (key, title) in enumerate(METHODS):
+        xs, meds, lo, hi = [], [], [], []
+        for j, c in enumerate(cases):
+            m = c["methods"].get(key)
+            if m and m.get("median_s"):
+                xs.append(j + (i - 1.5) * width)
+                meds.append(m["median_s"])
+                lo.append(m["median_s"] - m["min_s"])
+                hi.append(m["max_s"] - m["median_s"])
+        left.bar(xs, meds, width, yerr=[lo, hi], capsize=2, label=title, color=colors[i])
+    left.set_yscale("log")
+    left.set_xticks(range(len(cases)))
+    left.set_xticklabels([f"{c['name']}\n{c['groups']:,}×{c['rows']:,}×{c['features']}"
+                          for c in cases], fontsize=8)
+    left.set_ylabel("seconds (median, min–max), log scale")
+    left.set_title("time to train one model per group")
+    left.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=4)
+    left.grid(axis="y", alpha=0.3, which="both")
+
+    named = [(c["name"], c["ratios"].get("speedup_vs_apply_in_pandas")) for c in cases]
+    named = [(n, v) for n, v in named if v]
+    goal = {"linear_10k": 20, "linear_1k": 10, "logistic_1k": 10}
+    right.bar(range(len(named)), [v for _, v in named], color=colors[0])
+    for k, (n, v) in enumerate(named):
+        right.annotate(f"{v:.1f}×", (k, v), ha="center", va="bottom", fontsize=9)
+        if n in goal:
+            right.hlines(goal[n], k - 0.4, k + 0.4, colors="red", linestyles="--")
+    right.set_xticks(range(len(named)))
+    right.set_xticklabels([n for n, _ in named], fontsize=8)
+    right.set_ylabel("applyInPandas time ÷ manyfold time")
+    right.set_title("speed-up vs applyInPandas (red: target)")
+    right.grid(axis="y", alpha=0.3)
+
+    mem = next((c["memory"] for c in cases if c.get("memory")), None)
+    if mem:
+        bars = [("manyfold\n(Spark)", mem["peak_above_idle_bytes"]),
+                ("manyfold-core\nalone", mem.get("native_peak_above_idle_bytes"))]
+        bars = [(n, v / mem["raw_bytes"]) for n, v in bars if v is not None]
+        mem_ax.bar(range(len(bars)), [v for _, v in bars], color=[colors[0], colors[3]])
+        for k, (_, v) in enumerate(bars):
+            mem_ax.annotate(f"{v:.1f}×", (k, v), ha="center", va="bottom", fontsize=9)
+        mem_ax.axhline(3, color="red", linestyle="--")
+        mem_ax.set_xticks(range(len(bars)))
+        mem_ax.set_xticklabels([n for n, _ in bars], fontsize=8)
+        mem_ax.set_ylabel("peak RSS above idle ÷ raw features")
+        mem_ax.set_title(f"one group, {mem['raw_bytes'] / MB:,.0f} MB raw\n(red: target 3×)",
+                         fontsize=10)
+        mem_ax.grid(axis="y", alpha=0.3)
+    else:
+        mem_ax.set_visible(False)
+    title = f"manyfold benchmark, {res['date']}, {res['environment']['machine']}"
+    fig.suptitle(title + (" (smoke shapes)" if res["smoke"] else ""), fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
