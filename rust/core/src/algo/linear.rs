@@ -19,9 +19,9 @@
 //! already spans it, and without one Spark (like glmnet) also zeroes it rather than let it act
 //! as an intercept; its standard deviation, needed for standardization, is 0 anyway.
 
-use ndarray::{ArrayView1, ArrayView2};
+use ndarray::{s, ArrayView1, ArrayView2};
 
-use super::linalg::{mean, solve_spd, FeatureStats};
+use super::linalg::{for_each_row, label_mean, sample_std, solve_spd, Dense, FeatureStats, Rows};
 use super::{LinearModel, RegressionMetrics};
 use crate::error::{Error, Result};
 use crate::params::LinearParams;
@@ -34,8 +34,21 @@ use crate::params::LinearParams;
 /// (collinear features) or a non-finite result.
 pub fn fit(x: ArrayView2<f64>, y: ArrayView1<f64>, params: &LinearParams) -> Result<LinearModel> {
     params.validate()?;
-    let (n, p) = x.dim();
-    check_rows(n, y.len())?;
+    let (n, labels) = (x.nrows(), y.len());
+    if labels != n {
+        return Err(Error::data(format!("{n} feature rows but {labels} labels")));
+    }
+    // Reborrowed: the two views may live for different lifetimes, `Dense` wants one.
+    fit_rows(&Dense { x: x.view(), y: y.view() }, params)
+}
+
+/// [`fit`] on any [`Rows`]; the same bits as [`fit`] on the rows gathered into a matrix.
+pub(crate) fn fit_rows(data: &impl Rows, params: &LinearParams) -> Result<LinearModel> {
+    params.validate()?;
+    let (n, p) = (data.n(), data.p());
+    if n < 2 {
+        return Err(Error::data(format!("linear regression needs at least 2 rows, got {n}")));
+    }
     let fit_intercept = params.fit_intercept;
     let unknowns = p + usize::from(fit_intercept);
     if params.reg_param == 0.0 && n < unknowns {
@@ -46,28 +59,39 @@ pub fn fit(x: ArrayView2<f64>, y: ArrayView1<f64>, params: &LinearParams) -> Res
         )));
     }
 
-    let stats = FeatureStats::new(x);
+    let stats = FeatureStats::means(n, p, |i, out| data.read(i, out));
     let active = &stats.active;
     let q = active.len();
     let shift: Vec<f64> =
         active.iter().map(|&j| if fit_intercept { stats.mean[j] } else { 0.0 }).collect();
-    let y_shift = if fit_intercept { mean(y) } else { 0.0 };
+    let y_shift = if fit_intercept { label_mean(data) } else { 0.0 };
 
     let mut gram = vec![0.0; q * q];
     let mut rhs = vec![0.0; q];
+    // Centered squares of the active features for their standard deviations, summed here
+    // rather than in a pass of their own (the same sums as FeatureStats::of).
+    let mut ss = vec![-0.0; if params.standardization { q } else { 0 }];
     let mut row = vec![0.0; q];
-    for (xi, &yi) in x.rows().into_iter().zip(y) {
-        for ((r, &j), s) in row.iter_mut().zip(active).zip(&shift) {
-            *r = xi[j] - s;
-        }
-        let yc = yi - y_shift;
-        for (a, &ra) in row.iter().enumerate() {
-            rhs[a] += ra * yc;
-            for (g, &rb) in gram[a * q..=a * q + a].iter_mut().zip(&row) {
-                *g += ra * rb;
+    for_each_row(
+        n,
+        p,
+        |i, out| data.read(i, out),
+        |i, xi| {
+            for ((r, &j), s) in row.iter_mut().zip(active).zip(&shift) {
+                *r = xi[j] - s;
             }
-        }
-    }
+            for (s, &j) in ss.iter_mut().zip(active) {
+                *s += (xi[j] - stats.mean[j]) * (xi[j] - stats.mean[j]);
+            }
+            let yc = data.label(i) - y_shift;
+            for (a, &ra) in row.iter().enumerate() {
+                rhs[a] += ra * yc;
+                for (g, &rb) in gram[a * q..=a * q + a].iter_mut().zip(&row) {
+                    *g += ra * rb;
+                }
+            }
+        },
+    );
     let inv_n = 1.0 / n as f64;
     for a in 0..q {
         rhs[a] *= inv_n;
@@ -76,7 +100,7 @@ pub fn fit(x: ArrayView2<f64>, y: ArrayView1<f64>, params: &LinearParams) -> Res
             gram[a * q + b] = v;
             gram[b * q + a] = v;
         }
-        let d = if params.standardization { stats.std[active[a]] } else { 1.0 };
+        let d = if params.standardization { sample_std(ss[a], n) } else { 1.0 };
         gram[a * q + a] += params.reg_param * d * d;
     }
     solve_spd(&mut gram, &mut rhs, q).map_err(|a| {
@@ -100,28 +124,32 @@ pub fn fit(x: ArrayView2<f64>, y: ArrayView1<f64>, params: &LinearParams) -> Res
 
 /// RMSE and R^2 of `model` on `x`, `y`. R^2 is Spark's: residuals against the mean of `y`, or
 /// against 0 when the model has no intercept; NaN when that total is 0 (a constant label).
+/// Rows beyond the shorter of `x` and `y` are ignored.
 pub fn metrics(model: &LinearModel, x: ArrayView2<f64>, y: ArrayView1<f64>) -> RegressionMetrics {
-    let center = if model.params.fit_intercept { mean(y) } else { 0.0 };
-    let (mut ss_res, mut ss_tot) = (0.0, 0.0);
-    for (xi, &yi) in x.rows().into_iter().zip(y) {
-        let pred =
-            model.intercept + model.coefficients.iter().zip(xi).map(|(w, v)| w * v).sum::<f64>();
-        ss_res += (yi - pred) * (yi - pred);
-        ss_tot += (yi - center) * (yi - center);
-    }
-    let rmse = (ss_res / y.len() as f64).sqrt();
-    let r2 = if ss_tot > 0.0 { 1.0 - ss_res / ss_tot } else { f64::NAN };
-    RegressionMetrics { rmse, r2 }
+    let n = x.nrows().min(y.len());
+    metrics_rows(model, &Dense { x: x.slice(s![..n, ..]), y: y.slice(s![..n]) })
 }
 
-fn check_rows(n: usize, labels: usize) -> Result<()> {
-    if labels != n {
-        return Err(Error::data(format!("{n} feature rows but {labels} labels")));
-    }
-    if n < 2 {
-        return Err(Error::data(format!("linear regression needs at least 2 rows, got {n}")));
-    }
-    Ok(())
+/// [`metrics`] on any [`Rows`]: one pass for the mean of the labels, one for the residuals.
+pub(crate) fn metrics_rows(model: &LinearModel, data: &impl Rows) -> RegressionMetrics {
+    let n = data.n();
+    let center = if model.params.fit_intercept { label_mean(data) } else { 0.0 };
+    let (mut ss_res, mut ss_tot) = (0.0, 0.0);
+    for_each_row(
+        n,
+        data.p(),
+        |i, out| data.read(i, out),
+        |i, xi| {
+            let yi = data.label(i);
+            let pred = model.intercept
+                + model.coefficients.iter().zip(xi).map(|(w, v)| w * v).sum::<f64>();
+            ss_res += (yi - pred) * (yi - pred);
+            ss_tot += (yi - center) * (yi - center);
+        },
+    );
+    let rmse = (ss_res / n as f64).sqrt();
+    let r2 = if ss_tot > 0.0 { 1.0 - ss_res / ss_tot } else { f64::NAN };
+    RegressionMetrics { rmse, r2 }
 }
 
 #[cfg(test)]
@@ -210,5 +238,32 @@ mod tests {
         let xt = x.t().as_standard_layout().to_owned();
         let p = params(0.2, true, true);
         assert_eq!(fit(x.view(), y.view(), &p).unwrap(), fit(xt.t(), y.view(), &p).unwrap());
+    }
+
+    #[test]
+    fn columns_through_an_order_give_the_bits_of_the_gathered_matrix() {
+        use crate::algo::linalg::Columns;
+        let (x, y) = data();
+        // Stored in one order, read in another, as train_group does with the canonical order.
+        let order: Vec<u32> = (0..20).map(|i| (i * 7 + 3) % 20).collect();
+        let mut cols = vec![vec![0.0; 20]; 3];
+        let mut label = vec![0.0; 20];
+        for (i, &r) in order.iter().enumerate() {
+            for (j, c) in cols.iter_mut().enumerate() {
+                c[r as usize] = x[[i, j]];
+            }
+            label[r as usize] = y[i];
+        }
+        let features: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+        let data = Columns { features: &features, label: &label, order: &order };
+        for p in [params(0.0, true, true), params(0.3, true, false), params(0.5, false, true)] {
+            let (a, b) = (fit(x.view(), y.view(), &p).unwrap(), fit_rows(&data, &p).unwrap());
+            let bits = |m: &LinearModel| {
+                m.coefficients.iter().chain([&m.intercept]).map(|v| v.to_bits()).collect::<Vec<_>>()
+            };
+            assert_eq!(bits(&a), bits(&b), "{p:?}");
+            let (ma, mb) = (metrics(&a, x.view(), y.view()), metrics_rows(&b, &data));
+            assert_eq!((ma.rmse.to_bits(), ma.r2.to_bits()), (mb.rmse.to_bits(), mb.r2.to_bits()));
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! Results are deterministic for a given input (no randomness, no thread-count dependence).
 
 mod linalg;
+pub(crate) use linalg::Columns;
 pub mod linear;
 pub mod logistic;
 
