@@ -48,6 +48,19 @@ def sample_std(x):
     return x.std(axis=0, ddof=1)
 
 
+def fit_logistic(x, y, s, reg_param):
+    """sklearn's logistic regression for manyfold's objective: fitted on X/s with
+    C = 1/(n*regParam), coefficients mapped back to the original scale, multinomial intercepts
+    centered as manyfold (and Spark) report them. Returns (model, coefficients, intercepts)."""
+    m = LogisticRegression(C=1.0 / (len(y) * reg_param), tol=1e-10, max_iter=10000,
+                           solver="newton-cholesky")
+    m.fit(x / s, y)
+    intercepts = m.intercept_.copy()
+    if len(m.classes_) > 2:
+        intercepts -= intercepts.mean()
+    return m, m.coef_ / s, intercepts
+
+
 def linear_metrics(pred, y, fit_intercept):
     res = float(((y - pred) ** 2).sum())
     tot = float(((y - y.mean()) ** 2).sum()) if fit_intercept else float((y**2).sum())
@@ -108,13 +121,8 @@ def logistic_case(name, seed, p, labels, reg_param, standardization):
     s = sample_std(x) if standardization else np.ones(p)
     # newton-cholesky is an exact Newton method: it reaches tol=1e-10 even on the unscaled
     # (standardization=false) problems, where lbfgs stalls.
-    m = LogisticRegression(C=1.0 / (N * reg_param), tol=1e-10, max_iter=10000,
-                           solver="newton-cholesky")
-    m.fit(x / s, y)
-    coef = m.coef_ / s
-    intercepts = m.intercept_.copy()
+    m, coef, intercepts = fit_logistic(x, y, s, reg_param)
     if k > 2:
-        intercepts -= intercepts.mean()
         assert np.allclose(coef.sum(axis=0), 0.0, atol=1e-8), "penalized W rows must sum to 0"
     classes = m.classes_.tolist()
     assert classes == sorted(labels)

@@ -22,13 +22,11 @@ import pathlib
 
 import numpy as np
 import sklearn
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.linear_model import LinearRegression, Ridge
+
+from make_fixtures import fit_logistic, sample_std
 
 OUT = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "scala"
-
-
-def sample_std(x):
-    return x.std(axis=0, ddof=1)
 
 
 def linear_group(rng, key, n, p, reg_param, standardization):
@@ -65,13 +63,7 @@ def logistic_group(rng, key, n, p, labels, reg_param):
     assert len(set(idx.tolist())) == k, f"{key}: every class must occur"
     y = np.asarray(labels, dtype=float)[idx]
     s = sample_std(x)
-    m = LogisticRegression(C=1.0 / (n * reg_param), tol=1e-10, max_iter=10000,
-                           solver="newton-cholesky")
-    m.fit(x / s, y)
-    coef = m.coef_ / s
-    intercepts = m.intercept_.copy()
-    if k > 2:
-        intercepts -= intercepts.mean()
+    m, coef, intercepts = fit_logistic(x, y, s, reg_param)
     probs = m.predict_proba(x / s)
     return {
         "key": key,
