@@ -270,7 +270,10 @@ object FeatureLayout {
     FeatureLayout(Array.tabulate(size)(j => s"$column[$j]"), Some(column))
 }
 
-/** One row of a results batch; `error` and `model` are null when absent. */
+/**
+ * One row of a results batch; `error` and `model` are null when absent. `group` is the index in its
+ * batch, -1 for a group that failed on the JVM side before reaching one (too many rows).
+ */
 final case class GroupResult(
     group: Int,
     status: String,

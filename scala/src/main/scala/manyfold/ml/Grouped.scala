@@ -146,10 +146,10 @@ final class Grouped(override val uid: String, val estimator: NativeEstimator[_])
     val keyFields = $(groupCols).toSeq.map(c => Schemas.field(df.schema, c, "group"))
     val models = GroupedModel.modelsTable(df.sparkSession, keyFields, estimator, trained)
     if ($(failOnGroupError)) {
-      trained.find(_.status != GroupedTraining.Ok).foreach { t =>
+      trained.find(_.result.status != GroupedTraining.Ok).foreach { t =>
         val key = GroupedTraining.keyConverter(StructType(keyFields))(t.key)
         throw new IllegalStateException(
-          s"group ${GroupedModel.describeKey($(groupCols).toSeq, key.toSeq)} failed: ${t.error}"
+          s"group ${GroupedModel.describeKey($(groupCols).toSeq, key.toSeq)} failed: ${t.result.error}"
         )
       }
     }

@@ -215,10 +215,10 @@ object GroupedModel extends MLReadable[GroupedModel] {
         )
     )
     val toKey = GroupedTraining.keyConverter(keySchema)
-    val rows = trained.map { t =>
+    val rows = trained.map { case GroupedTraining.Trained(key, r) =>
       Row.fromSeq(
-        toKey(t.key).toSeq ++ Seq(t.model, t.rows) ++ t.metrics.map(_.map(Double.box).orNull) ++
-          Seq(t.status, t.error, t.trainMillis)
+        toKey(key).toSeq ++ Seq(r.model, r.rows) ++ r.metrics.map(_.map(Double.box).orNull) ++
+          Seq(r.status, r.error, r.trainMillis)
       )
     }
     spark.createDataFrame(rows.toSeq.asJava, schema)

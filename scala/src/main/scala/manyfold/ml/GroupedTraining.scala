@@ -2,7 +2,7 @@ package manyfold.ml
 
 import scala.collection.mutable.ArrayBuffer
 
-import manyfold.arrow.{ArrowBatches, BatchBuilder, FeatureLayout}
+import manyfold.arrow.{ArrowBatches, BatchBuilder, FeatureLayout, GroupResult}
 import manyfold.jni.NativeCalls
 import org.apache.spark.{SparkException, TaskContext}
 import org.apache.spark.ml.attribute.AttributeGroup
@@ -32,15 +32,7 @@ private[manyfold] object GroupedTraining {
   val BatchRows: Int = 256 * 1024
 
   /** One group's outcome; `key` holds the group column values (Spark's internal form). */
-  final case class Trained(
-      key: InternalRow,
-      status: String,
-      error: String,
-      model: Array[Byte],
-      rows: Long,
-      trainMillis: Double,
-      metrics: Seq[Option[Double]]
-  )
+  final case class Trained(key: InternalRow, result: GroupResult)
 
   /** What an executor task needs to train (shipped in the task closure). */
   final case class Plan(
@@ -182,15 +174,9 @@ private[manyfold] object GroupedTraining {
     var oversized = false
 
     def endGroup(): Unit = if (current != null && oversized) {
-      out += Trained(
-        current,
-        Failed,
-        s"group has more than maxRowsPerGroup=${plan.maxRowsPerGroup} rows",
-        null,
-        currentRows,
-        0.0,
-        plan.metricColumns.map(_ => None)
-      )
+      val reason = s"group has more than maxRowsPerGroup=${plan.maxRowsPerGroup} rows"
+      val noMetrics = plan.metricColumns.map(_ => None)
+      out += Trained(current, GroupResult(-1, Failed, reason, null, currentRows, 0.0, noMetrics))
     }
 
     def flush(): Unit = if (batch.numRows > 0) {
@@ -207,15 +193,7 @@ private[manyfold] object GroupedTraining {
           )
         } finally ipc.close()
       ArrowBatches.readResults(results, plan.metricColumns).foreach { r =>
-        out += Trained(
-          batchKeys(r.group),
-          r.status,
-          r.error,
-          r.model,
-          r.rows,
-          r.trainMillis,
-          r.metrics
-        )
+        out += Trained(batchKeys(r.group), r)
       }
       batchKeys.clear()
     }

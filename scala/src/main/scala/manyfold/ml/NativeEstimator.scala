@@ -58,7 +58,7 @@ abstract class NativeEstimator[M <: NativeModel[M]]
       maxRowsPerGroup = NativeEstimator.MaxRowsPerFit,
       numPartitions = 1
     )
-    val result = trained.head
+    val result = trained.head.result
     if (result.rows > NativeEstimator.MaxRowsPerFit) {
       throw new IllegalStateException(
         s"$algorithm training failed: the DataFrame has more than ${NativeEstimator.MaxRowsPerFit}" +

@@ -217,7 +217,7 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     // Batches close after 3 groups (30 rows >= 25): 3 + 3 + 3 + 1 groups.
     assert(NativeCalls.trainGroupsCalls - before == 4)
     assert(trained.map(_.key.getUTF8String(0).toString) == (0 until 10).map(g => f"g$g%02d"))
-    assert(trained.forall(t => t.status == "ok" && t.rows == 10))
+    assert(trained.forall(t => t.result.status == "ok" && t.result.rows == 10))
     assert(ArrowBatches.allocator.getAllocatedMemory == 0)
   }
 
