@@ -9,6 +9,7 @@ import scala.collection.JavaConverters._
 import manyfold.DirectBuffers.direct
 import manyfold.SharedSpark
 import manyfold.jni.NativeApi
+import org.apache.arrow.memory.BufferAllocator
 import org.apache.arrow.vector._
 import org.apache.arrow.vector.complex.ListVector
 import org.apache.arrow.vector.ipc.ArrowStreamWriter
@@ -23,6 +24,17 @@ import org.scalatest.BeforeAndAfterAll
 import org.scalatest.funsuite.AnyFunSuite
 
 class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfterAll {
+
+  /** The vectors as one IPC stream, written the way Arrow Java writes it; frees them and `a`. */
+  private def streamOf(vectors: Seq[FieldVector], a: BufferAllocator): Array[Byte] = {
+    val root = new VectorSchemaRoot(vectors.asJava)
+    val out = new ByteArrayOutputStream()
+    val w = new ArrowStreamWriter(root, null, Channels.newChannel(out))
+    w.start(); w.writeBatch(); w.end(); w.close()
+    root.close()
+    a.close()
+    out.toByteArray
+  }
 
   /** The columns of an IPC stream: name, Arrow type and values (null for null). */
   private def readBack(bytes: Array[Byte]): Seq[(String, ArrowType, Seq[Any])] = {
@@ -208,13 +220,7 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
       rmse.setSafe(0, 0.1); rmse.setNull(1)
       r2.setSafe(0, 0.9); r2.setNull(1)
       vectors.foreach(_.setValueCount(2))
-      val root = new VectorSchemaRoot(vectors.asJava)
-      val out = new ByteArrayOutputStream()
-      val w = new ArrowStreamWriter(root, null, Channels.newChannel(out))
-      w.start(); w.writeBatch(); w.end(); w.close()
-      root.close()
-      a.close()
-      out.toByteArray
+      streamOf(vectors, a)
     }
     val results = ArrowBatches.readResults(bytes, Seq("rmse", "r2"))
     assert(results.length == 2)
@@ -255,13 +261,7 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
       }
       fill(raw, Seq(-0.5, 0.5)); fill(prob, Seq(0.25, 0.75))
       prediction.setValueCount(2)
-      val root = new VectorSchemaRoot(Seq[FieldVector](prediction, raw, prob).asJava)
-      val out = new ByteArrayOutputStream()
-      val w = new ArrowStreamWriter(root, null, Channels.newChannel(out))
-      w.start(); w.writeBatch(); w.end(); w.close()
-      root.close()
-      a.close()
-      out.toByteArray
+      streamOf(Seq[FieldVector](prediction, raw, prob), a)
     }
     val p = ArrowBatches.readPredictions(bytes, 2)
     assert(p.defined.toSeq == Seq(true, false))
