@@ -23,7 +23,7 @@ trait GroupedParams extends Params {
     "groupCols",
     "columns whose distinct values define the groups, one model per group. Any orderable type. " +
       "Required (at least one), distinct names. Default: none",
-    (a: Array[String]) => a.forall(_.nonEmpty) && a.distinct.length == a.length
+    NativeParams.distinctNames
   )
 
   /**

@@ -23,7 +23,7 @@ trait NativeParams extends Params {
     "featuresCol",
     "features column (an ML Vector, dense or sparse), used when inputCols is empty. " +
       "Non-empty. Default: features",
-    (s: String) => s.nonEmpty
+    NativeParams.nonEmptyName
   )
 
   /**
@@ -35,7 +35,7 @@ trait NativeParams extends Params {
     "inputCols",
     "numeric feature columns (byte, short, int, long, float, double or decimal), used instead " +
       "of featuresCol when non-empty. Distinct, non-empty names. Default: empty",
-    (a: Array[String]) => a.forall(_.nonEmpty) && a.distinct.length == a.length
+    NativeParams.distinctNames
   )
 
   /** Param for the numeric label column. Default "label". */
@@ -43,7 +43,7 @@ trait NativeParams extends Params {
     this,
     "labelCol",
     "label column (numeric). Non-empty. Default: label",
-    (s: String) => s.nonEmpty
+    NativeParams.nonEmptyName
   )
 
   /** Param for the prediction column that transform adds (double). Default "prediction". */
@@ -52,7 +52,7 @@ trait NativeParams extends Params {
     "predictionCol",
     "prediction column that transform adds (double, null when a feature is null). " +
       "Non-empty. Default: prediction",
-    (s: String) => s.nonEmpty
+    NativeParams.nonEmptyName
   )
 
   setDefault(
@@ -130,6 +130,16 @@ trait NativeParams extends Params {
   private[manyfold] def featureLayout(vectorSize: => Int): FeatureLayout =
     if (usesInputCols) FeatureLayout.columns($(inputCols).toSeq)
     else FeatureLayout.vector($(featuresCol), vectorSize)
+}
+
+private[manyfold] object NativeParams {
+
+  /** Validator of a column-name param. */
+  val nonEmptyName: String => Boolean = _.nonEmpty
+
+  /** Validator of a column-names param: non-empty names, none twice. */
+  val distinctNames: Array[String] => Boolean = a =>
+    a.forall(_.nonEmpty) && a.distinct.length == a.length
 }
 
 /** What an output column of transform holds. */
