@@ -23,8 +23,8 @@ use std::time::Instant;
 use arrow_array::{Array, ArrayRef, Float64Array, Int32Array, RecordBatch, StringArray};
 use arrow_buffer::Buffer;
 use arrow_ipc::writer::StreamWriter;
-use arrow_schema::{DataType, Field, Schema};
-use manyfold_core::batch::read_stream;
+use arrow_schema::{DataType, Schema};
+use manyfold_core::batch::{read_stream, role_field, Role};
 use manyfold_core::train::{train_ipc, TrainOptions, Trainer};
 
 type BoxError = Box<dyn std::error::Error>;
@@ -94,9 +94,13 @@ impl Rng {
 /// after `BATCH_ROWS` rows, group indices `0..G-1` within each batch.
 fn training_batches(case: &Case, seed: u64) -> Result<Vec<Buffer>, BoxError> {
     let p = case.features;
-    let mut fields =
-        vec![Field::new("group", DataType::Int32, false), Field::new("y", DataType::Float64, true)];
-    fields.extend((0..p).map(|j| Field::new(format!("x{j}"), DataType::Float64, true)));
+    let mut fields = vec![
+        role_field("group", DataType::Int32, false, Role::Group),
+        role_field("y", DataType::Float64, true, Role::Label),
+    ];
+    fields.extend(
+        (0..p).map(|j| role_field(&format!("x{j}"), DataType::Float64, true, Role::Feature)),
+    );
     let schema = Arc::new(Schema::new(fields));
     let groups_per_batch = BATCH_ROWS.div_ceil(case.rows).max(1);
     let logistic = case.algorithm == "logistic";

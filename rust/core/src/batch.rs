@@ -1,5 +1,7 @@
-//! Arrow IPC batches in and out. Columns are found by position and keep the user's names, so
-//! that errors can name the column at fault. Layouts: docs/native-interface.md.
+//! Arrow IPC batches in and out. Columns are found by their role, carried in each field's
+//! metadata under [`ROLE_KEY`], never by position; field names are the user's column names, so
+//! that errors can name the column at fault. Adding a role moves nothing. Layouts:
+//! docs/native-interface.md.
 
 use std::sync::Arc;
 
@@ -7,16 +9,74 @@ use arrow_array::{Array, ArrayRef, Float64Array, Int32Array, RecordBatch};
 use arrow_buffer::Buffer;
 use arrow_ipc::reader::StreamDecoder;
 use arrow_ipc::writer::StreamWriter;
-use arrow_schema::Schema;
+use arrow_schema::{DataType, Field, Schema};
 
 use crate::error::{Error, Result};
 
-/// A decoded training batch: group index, label and feature columns.
+/// The field metadata key that names a column's role.
+pub const ROLE_KEY: &str = "manyfold.role";
+
+/// What a column of an input batch is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Int32, not null: the group index within the call (training).
+    Group,
+    /// Int32, nullable: the index into the model set (prediction).
+    Model,
+    /// Float64: the label.
+    Label,
+    /// Float64: the sample weight.
+    Weight,
+    /// Float64: a feature; features keep their order in the schema.
+    Feature,
+    /// Float64: a time value; the canonical row order sorts by it first.
+    Time,
+    /// Int32: a cross-validation fold.
+    Fold,
+}
+
+impl Role {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "group" => Role::Group,
+            "model" => Role::Model,
+            "label" => Role::Label,
+            "weight" => Role::Weight,
+            "feature" => Role::Feature,
+            "time" => Role::Time,
+            "fold" => Role::Fold,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Group => "group",
+            Role::Model => "model",
+            Role::Label => "label",
+            Role::Weight => "weight",
+            Role::Feature => "feature",
+            Role::Time => "time",
+            Role::Fold => "fold",
+        }
+    }
+}
+
+/// A Float64 column and its (user) name.
+#[derive(Debug, Clone)]
+pub struct NamedColumn {
+    pub name: String,
+    pub values: Float64Array,
+}
+
+/// A decoded training batch: group index, optional label, weight and time, feature columns.
 #[derive(Debug)]
 pub struct TrainBatch {
     pub groups: Int32Array,
-    pub label: Float64Array,
-    pub label_name: String,
+    pub label: Option<NamedColumn>,
+    pub weight: Option<NamedColumn>,
+    pub time: Option<NamedColumn>,
+    pub fold: Option<Int32Array>,
     pub features: Vec<Float64Array>,
     pub feature_names: Vec<String>,
 }
@@ -26,6 +86,77 @@ pub struct TrainBatch {
 pub struct PredictBatch {
     pub models: Int32Array,
     pub features: Vec<Float64Array>,
+}
+
+/// The columns of a batch by role, each checked for its type.
+struct ByRole {
+    batch: RecordBatch,
+    roles: Vec<Role>,
+}
+
+impl ByRole {
+    fn new(batch: RecordBatch, allowed: &[Role], what: &str) -> Result<Self> {
+        let mut roles = Vec::with_capacity(batch.num_columns());
+        for field in batch.schema_ref().fields() {
+            let role = field.metadata().get(ROLE_KEY).ok_or_else(|| {
+                Error::schema(format!("column '{}' of the {what} has no {ROLE_KEY}", field.name()))
+            })?;
+            let role = Role::parse(role).filter(|r| allowed.contains(r)).ok_or_else(|| {
+                Error::schema(format!(
+                    "column '{}' has role '{role}', which a {what} does not take",
+                    field.name()
+                ))
+            })?;
+            if role != Role::Feature && roles.contains(&role) {
+                return Err(Error::schema(format!("the {what} has two {} columns", role.name())));
+            }
+            roles.push(role);
+        }
+        Ok(ByRole { batch, roles })
+    }
+
+    fn position(&self, role: Role) -> Option<usize> {
+        self.roles.iter().position(|r| *r == role)
+    }
+
+    fn typed<T: Clone + 'static>(&self, i: usize, what: &str) -> Result<T> {
+        let field = self.batch.schema_ref().field(i);
+        self.batch.column(i).as_any().downcast_ref::<T>().cloned().ok_or_else(|| {
+            Error::schema(format!(
+                "column '{}' ({} role) must be {what}, got {}",
+                field.name(),
+                self.roles[i].name(),
+                field.data_type()
+            ))
+        })
+    }
+
+    fn floats(&self, role: Role) -> Result<Option<NamedColumn>> {
+        self.position(role)
+            .map(|i| {
+                Ok(NamedColumn {
+                    name: self.batch.schema_ref().field(i).name().clone(),
+                    values: self.typed::<Float64Array>(i, "Float64")?,
+                })
+            })
+            .transpose()
+    }
+
+    fn ints(&self, role: Role) -> Result<Option<Int32Array>> {
+        self.position(role).map(|i| self.typed::<Int32Array>(i, "Int32")).transpose()
+    }
+
+    fn features(&self) -> Result<(Vec<Float64Array>, Vec<String>)> {
+        let mut cols = Vec::new();
+        let mut names = Vec::new();
+        for (i, role) in self.roles.iter().enumerate() {
+            if *role == Role::Feature {
+                cols.push(self.typed::<Float64Array>(i, "Float64")?);
+                names.push(self.batch.schema_ref().field(i).name().clone());
+            }
+        }
+        Ok((cols, names))
+    }
 }
 
 /// Reads every record batch of an IPC stream into one batch. The arrays share `buffer`'s memory
@@ -68,42 +199,23 @@ pub fn write_stream(batch: &RecordBatch) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn column<'a, T: 'static>(batch: &'a RecordBatch, i: usize, what: &str) -> Result<&'a T> {
-    let field = batch.schema_ref().field(i).clone();
-    batch.column(i).as_any().downcast_ref::<T>().ok_or_else(|| {
-        Error::schema(format!(
-            "column {i} ('{}') must be {what}, got {}",
-            field.name(),
-            field.data_type()
-        ))
-    })
-}
-
-fn float_columns(batch: &RecordBatch, from: usize) -> Result<(Vec<Float64Array>, Vec<String>)> {
-    let mut cols = Vec::with_capacity(batch.num_columns().saturating_sub(from));
-    let mut names = Vec::with_capacity(cols.capacity());
-    for i in from..batch.num_columns() {
-        cols.push(column::<Float64Array>(batch, i, "Float64")?.clone());
-        names.push(batch.schema_ref().field(i).name().clone());
-    }
-    Ok((cols, names))
-}
-
 impl TrainBatch {
-    /// Decodes a training batch: `group` Int32, label Float64, then feature Float64 columns.
+    /// Decodes a training batch: a `group` column, `feature` columns (at least one), and
+    /// optionally `label`, `weight`, `time` and `fold` columns, each found by its role.
     ///
     /// # Errors
-    /// `Ipc` for unreadable bytes; `Schema` for missing columns or wrong types, a null or
-    /// negative group index.
+    /// `Ipc` for unreadable bytes; `Schema` for a column without a role or of the wrong type, a
+    /// missing group or feature column, a null or out-of-range group index.
     pub fn from_ipc(bytes: Buffer) -> Result<Self> {
-        let batch = read_stream(bytes)?;
-        if batch.num_columns() < 3 {
-            return Err(Error::schema(format!(
-                "a training batch needs a group, a label and at least one feature column, got {} columns",
-                batch.num_columns()
-            )));
-        }
-        let groups = column::<Int32Array>(&batch, 0, "Int32 (the group index)")?.clone();
+        use Role::*;
+        let cols = ByRole::new(
+            read_stream(bytes)?,
+            &[Group, Label, Weight, Feature, Time, Fold],
+            "training batch",
+        )?;
+        let groups = cols
+            .ints(Group)?
+            .ok_or_else(|| Error::schema("a training batch needs a group column"))?;
         // Group indices are 0..G-1 with G <= rows: anything else is a caller bug, and a huge
         // index must not make `rows_by_group` allocate for it.
         let n = groups.len();
@@ -112,10 +224,19 @@ impl TrainBatch {
                 "group index column has a null, negative or out-of-range (>= rows) value",
             ));
         }
-        let label = column::<Float64Array>(&batch, 1, "Float64 (the label)")?.clone();
-        let label_name = batch.schema_ref().field(1).name().clone();
-        let (features, feature_names) = float_columns(&batch, 2)?;
-        Ok(TrainBatch { groups, label, label_name, features, feature_names })
+        let (features, feature_names) = cols.features()?;
+        if features.is_empty() {
+            return Err(Error::schema("a training batch needs at least one feature column"));
+        }
+        Ok(TrainBatch {
+            groups,
+            label: cols.floats(Label)?,
+            weight: cols.floats(Weight)?,
+            time: cols.floats(Time)?,
+            fold: cols.ints(Fold)?,
+            features,
+            feature_names,
+        })
     }
 
     pub fn num_rows(&self) -> usize {
@@ -135,17 +256,17 @@ impl TrainBatch {
 }
 
 impl PredictBatch {
-    /// Decodes a prediction batch: model index Int32 (nullable), then feature Float64 columns.
+    /// Decodes a prediction batch: a `model` index column (nullable) and `feature` columns.
     ///
     /// # Errors
-    /// `Ipc` for unreadable bytes; `Schema` for wrong types.
+    /// `Ipc` for unreadable bytes; `Schema` for a missing model column or wrong types.
     pub fn from_ipc(bytes: Buffer) -> Result<Self> {
-        let batch = read_stream(bytes)?;
-        if batch.num_columns() < 1 {
-            return Err(Error::schema("a prediction batch needs a model index column"));
-        }
-        let models = column::<Int32Array>(&batch, 0, "Int32 (the model index)")?.clone();
-        let (features, _) = float_columns(&batch, 1)?;
+        let cols =
+            ByRole::new(read_stream(bytes)?, &[Role::Model, Role::Feature], "prediction batch")?;
+        let models = cols
+            .ints(Role::Model)?
+            .ok_or_else(|| Error::schema("a prediction batch needs a model index column"))?;
+        let (features, _) = cols.features()?;
         Ok(PredictBatch { models, features })
     }
 
@@ -165,4 +286,13 @@ pub fn record_batch(columns: Vec<(&str, ArrayRef)>) -> Result<RecordBatch> {
         .collect();
     let arrays = columns.into_iter().map(|(_, a)| a).collect();
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?)
+}
+
+/// A field of an input batch with its role in the metadata (what the Scala side writes; tests
+/// and benchmarks build batches with it too).
+pub fn role_field(name: &str, data_type: DataType, nullable: bool, role: Role) -> Field {
+    Field::new(name, data_type, nullable).with_metadata(std::collections::HashMap::from([(
+        ROLE_KEY.to_string(),
+        role.name().to_string(),
+    )]))
 }

@@ -1,21 +1,26 @@
 //! manyfold-core: many models at once on Arrow data, with no JNI in sight.
 //!
-//! - [`params`]: hyperparameters as they cross the JNI boundary (serde, Spark's names).
-//! - [`algo`]: the algorithms (linear and logistic regression) on dense matrices.
+//! - [`algo`]: the [`algo::Algorithm`] trait and the algorithms, one file each.
+//! - [`registry`]: the algorithms by name and model code; the object-safe faces generic code uses.
 //! - [`model`]: the model format: header, checksum, serde payload; safe to decode.
-//! - [`batch`]: Arrow IPC batches in and out (layouts in docs/native-interface.md).
+//! - [`batch`]: Arrow IPC batches in and out, columns found by role (docs/native-interface.md).
 //! - [`train`]: one model per group of a training batch, groups in parallel on rayon.
+//! - [`metrics`]: training metrics by task, from each model's predictions.
 //! - [`predict`]: decoded model sets and vectorized prediction of a batch.
+//! - [`describe`]: a model as JSON for the Scala side.
+//! - [`params`]: checks shared by the algorithms' params.
 //! - [`error`]: the one error enum.
 
 pub mod algo;
 pub mod batch;
 pub mod describe;
 pub mod error;
+pub mod metrics;
 pub mod model;
 pub mod params;
 pub mod pool;
 pub mod predict;
+pub mod registry;
 pub mod train;
 
 pub use error::{Error, Result};

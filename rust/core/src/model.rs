@@ -6,57 +6,31 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::algo::{LinearModel, LogisticModel};
+use crate::algo::Algorithm;
 use crate::error::{Error, Result};
-use crate::params::Algorithm;
+use crate::registry::{self, AnyModel, Trained};
 
 const MAGIC: &[u8; 4] = b"MNFD";
 /// The format version this release writes. Older versions must keep decoding.
-pub const FORMAT_VERSION: u16 = 1;
+///
+/// - 1: the first release (linear, logistic).
+/// - 2: payloads may hold fields version 1 did not know (logistic's `converged`, new
+///   algorithms); the header is unchanged. A version-1 reader refuses version 2 by its number.
+pub const FORMAT_VERSION: u16 = 2;
 const ENCODING_JSON: u8 = 1;
 const HEADER_LEN: usize = 16;
 
-/// A fitted model of any algorithm.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Model {
-    Linear(LinearModel),
-    Logistic(LogisticModel),
-}
-
-impl Model {
-    pub fn algorithm(&self) -> Algorithm {
-        match self {
-            Model::Linear(_) => Algorithm::Linear,
-            Model::Logistic(_) => Algorithm::Logistic,
-        }
-    }
-
-    /// Whether every fitted number is finite (serde_json would write NaN as null).
-    pub fn is_finite(&self) -> bool {
-        match self {
-            Model::Linear(m) => {
-                m.intercept.is_finite() && m.coefficients.iter().all(|v| v.is_finite())
-            }
-            Model::Logistic(m) => {
-                m.intercepts.iter().chain(m.coefficients.iter().flatten()).all(|v| v.is_finite())
-            }
-        }
-    }
-
-    /// Number of features the model expects.
-    pub fn num_features(&self) -> usize {
-        match self {
-            Model::Linear(m) => m.coefficients.len(),
-            Model::Logistic(m) => m.coefficients.first().map_or(0, Vec::len),
-        }
-    }
-}
-
 /// A model with the names of the features it was trained on: what the bytes hold.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct StoredModel {
     pub feature_names: Vec<String>,
-    pub model: Model,
+    pub model: Box<dyn AnyModel>,
+}
+
+impl PartialEq for StoredModel {
+    fn eq(&self, other: &Self) -> bool {
+        self.feature_names == other.feature_names && self.model.dyn_eq(other.model.as_ref())
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -66,14 +40,38 @@ struct Payload<M> {
     model: M,
 }
 
-fn algorithm_code(a: Algorithm) -> u8 {
-    match a {
-        Algorithm::Linear => 1,
-        Algorithm::Logistic => 2,
-    }
+/// The JSON payload of a model.
+///
+/// # Errors
+/// `Numerical` if serialization fails.
+pub(crate) fn to_payload<M: Serialize>(feature_names: &[String], model: &M) -> Result<Vec<u8>> {
+    let payload = Payload { feature_names: feature_names.to_vec(), model };
+    serde_json::to_vec(&payload).map_err(|e| Error::numerical(format!("cannot encode model: {e}")))
+}
+
+/// Parses a JSON payload, unknown fields refused.
+///
+/// # Errors
+/// `Model` for a payload that does not parse as `M`.
+pub(crate) fn from_payload<M: serde::de::DeserializeOwned>(
+    payload: &[u8],
+) -> Result<(Vec<String>, M)> {
+    let p: Payload<M> =
+        serde_json::from_slice(payload).map_err(|e| Error::model(format!("bad payload: {e}")))?;
+    Ok((p.feature_names, p.model))
 }
 
 impl StoredModel {
+    /// A stored model of algorithm `A`.
+    pub fn new<A: Algorithm>(feature_names: Vec<String>, model: A::Model) -> Self {
+        StoredModel { feature_names, model: Box::new(Trained::<A>(model)) }
+    }
+
+    /// The typed model, if it is one of algorithm `A`.
+    pub fn get<A: Algorithm>(&self) -> Option<&A::Model> {
+        self.model.as_any().downcast_ref::<Trained<A>>().map(|t| &t.0)
+    }
+
     /// Encodes the model. Deterministic: the same model gives the same bytes.
     ///
     /// # Errors
@@ -83,16 +81,13 @@ impl StoredModel {
         if !self.model.is_finite() {
             return Err(Error::numerical("the fitted model holds NaN or infinite values"));
         }
-        let payload = match &self.model {
-            Model::Linear(m) => to_json(&self.feature_names, m)?,
-            Model::Logistic(m) => to_json(&self.feature_names, m)?,
-        };
+        let payload = self.model.payload(&self.feature_names)?;
         let len =
             u32::try_from(payload.len()).map_err(|_| Error::model("payload larger than 4 GiB"))?;
         let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.push(algorithm_code(self.model.algorithm()));
+        out.push(self.model.code());
         out.push(ENCODING_JSON);
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
@@ -118,10 +113,11 @@ impl StoredModel {
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
         if version == 0 || version > FORMAT_VERSION {
             return Err(Error::model(format!(
-                "unsupported format version {version} (this release reads 1 to {FORMAT_VERSION})"
+                "unsupported format version {version} (this release reads 1 to {FORMAT_VERSION}; \
+                 a newer manyfold wrote it)"
             )));
         }
-        let algorithm = bytes[6];
+        let code = bytes[6];
         if bytes[7] != ENCODING_JSON {
             return Err(Error::model(format!("unknown payload encoding {}", bytes[7])));
         }
@@ -137,78 +133,44 @@ impl StoredModel {
         if crc32fast::hash(payload) != crc {
             return Err(Error::model("checksum mismatch (corrupt bytes)"));
         }
-        match algorithm {
-            1 => {
-                let p: Payload<LinearModel> = from_json(payload)?;
-                let model = Model::Linear(p.model);
-                Self::checked(p.feature_names, model)
-            }
-            2 => {
-                let p: Payload<LogisticModel> = from_json(payload)?;
-                let model = Model::Logistic(p.model);
-                Self::checked(p.feature_names, model)
-            }
-            other => Err(Error::model(format!("unknown algorithm code {other}"))),
-        }
-    }
-
-    /// Shape checks a parsed payload must pass so that prediction can index without fear.
-    fn checked(feature_names: Vec<String>, model: Model) -> Result<Self> {
-        let p = feature_names.len();
-        let ok = match &model {
-            Model::Linear(m) => m.coefficients.len() == p,
-            Model::Logistic(m) => {
-                let rows = m.coefficients.len();
-                let expected_rows = if m.classes.len() == 2 { 1 } else { m.classes.len() };
-                m.classes.len() >= 2
-                    && rows == expected_rows
-                    && m.intercepts.len() == rows
-                    && m.coefficients.iter().all(|r| r.len() == p)
-            }
-        };
-        if !ok {
-            return Err(Error::model("inconsistent shapes in the model payload"));
-        }
+        let algorithm = registry::by_code(code).ok_or_else(|| {
+            Error::model(format!("unknown algorithm code {code} (written by a newer manyfold?)"))
+        })?;
+        let (feature_names, model) = algorithm.decode(payload)?;
         Ok(StoredModel { feature_names, model })
     }
-}
-
-fn to_json<M: Serialize>(feature_names: &[String], model: &M) -> Result<Vec<u8>> {
-    let payload = Payload { feature_names: feature_names.to_vec(), model };
-    serde_json::to_vec(&payload).map_err(|e| Error::numerical(format!("cannot encode model: {e}")))
-}
-
-fn from_json<M: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<Payload<M>> {
-    serde_json::from_slice(payload).map_err(|e| Error::model(format!("bad payload: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::{LinearParams, LogisticParams};
+    use crate::algo::linear::{Linear, LinearModel, LinearParams};
+    use crate::algo::logistic::{Logistic, LogisticModel, LogisticParams};
 
-    fn linear() -> StoredModel {
-        StoredModel {
-            feature_names: vec!["x".into(), "z".into()],
-            model: Model::Linear(LinearModel {
-                params: LinearParams::default(),
-                coefficients: vec![2.5, -0.1],
-                intercept: 0.25,
-            }),
+    fn linear_model() -> LinearModel {
+        LinearModel {
+            params: LinearParams::default(),
+            coefficients: vec![2.5, -0.1],
+            intercept: 0.25,
         }
     }
 
+    fn linear() -> StoredModel {
+        StoredModel::new::<Linear>(vec!["x".into(), "z".into()], linear_model())
+    }
+
     fn logistic() -> StoredModel {
-        StoredModel {
-            feature_names: vec!["a".into()],
-            model: Model::Logistic(LogisticModel {
+        StoredModel::new::<Logistic>(
+            vec!["a".into()],
+            LogisticModel {
                 params: LogisticParams::default(),
                 classes: vec![0.0, 1.0, 2.0],
                 coefficients: vec![vec![1.0], vec![0.0], vec![-1.0]],
                 intercepts: vec![0.1, 0.2, -0.3],
                 iterations: 7,
-            }),
-        }
+                converged: false,
+            },
+        )
     }
 
     #[test]
@@ -253,17 +215,16 @@ mod tests {
         let e = StoredModel::decode(b"\x80\x04\x95 pickle, not a model").unwrap_err();
         assert!(e.to_string().contains("magic"), "{e}");
         let mut b = linear().encode().unwrap();
-        b[4..6].copy_from_slice(&2u16.to_le_bytes());
+        b[4..6].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
         let e = StoredModel::decode(&b).unwrap_err();
-        assert!(e.to_string().contains("version 2"), "{e}");
+        assert!(e.to_string().contains(&format!("version {}", FORMAT_VERSION + 1)), "{e}");
     }
 
     #[test]
     fn non_finite_coefficients_are_not_encoded() {
-        let mut m = linear();
-        if let Model::Linear(l) = &mut m.model {
-            l.coefficients[0] = f64::NAN;
-        }
+        let mut l = linear_model();
+        l.coefficients[0] = f64::NAN;
+        let m = StoredModel::new::<Linear>(vec!["x".into(), "z".into()], l);
         assert!(matches!(m.encode().unwrap_err(), Error::Numerical { .. }));
     }
 }

@@ -1,95 +1,17 @@
-//! Hyperparameters as they cross the JNI boundary: one serde struct per algorithm, named as Spark
-//! names them, unknown fields refused. Validated here and again in Scala; the defaults must equal
-//! the Scala ones (a ScalaTest compares them through `NativeApi.defaultParams`).
+//! Checks shared by the algorithms' params. Each algorithm's params struct lives in its own file
+//! (serde, Spark's names, unknown fields refused); it is parsed here and validated by its
+//! algorithm. The defaults must equal the Scala ones: a test walks the registry and compares them
+//! through `NativeApi.algorithms`.
 
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 
-/// Which algorithm a call trains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Algorithm {
-    Linear,
-    Logistic,
-}
-
-impl Algorithm {
-    pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "linear" => Ok(Algorithm::Linear),
-            "logistic" => Ok(Algorithm::Logistic),
-            other => Err(Error::invalid_param(
-                "algorithm",
-                format!("unknown algorithm '{other}' (expected linear or logistic)"),
-            )),
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Algorithm::Linear => "linear",
-            Algorithm::Logistic => "logistic",
-        }
-    }
-}
-
-/// Linear regression: minimizes `1/(2n) ||y - Xw - b||^2 + regParam/2 * sum_j (s_j w_j)^2`
-/// where `s_j` is feature j's sample standard deviation when `standardization` is on, else 1.
-/// `regParam = 0` is ordinary least squares. Same objective as Spark's `LinearRegression` with
-/// `elasticNetParam = 0`, and as scikit-learn's `Ridge(alpha = n * regParam)` on `X / s`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-pub struct LinearParams {
-    /// L2 penalty, >= 0. Default 0.0.
-    pub reg_param: f64,
-    /// Fit an intercept. Default true.
-    pub fit_intercept: bool,
-    /// Penalize coefficients on the standardized scale (coefficients are always reported on
-    /// the original scale). Default true.
-    pub standardization: bool,
-}
-
-impl Default for LinearParams {
-    fn default() -> Self {
-        LinearParams { reg_param: 0.0, fit_intercept: true, standardization: true }
-    }
-}
-
-/// Logistic regression, binomial or multinomial: minimizes the mean log loss plus
-/// `regParam/2 * ||W||^2` on the standardized scale (when `standardization` is on). The
-/// intercept is never penalized. Labels are class values; the model keeps the sorted distinct
-/// labels it saw as its classes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-pub struct LogisticParams {
-    /// L2 penalty, >= 0. Default 0.0.
-    pub reg_param: f64,
-    /// Maximum optimizer iterations, >= 1. Default 100.
-    pub max_iter: u32,
-    /// Convergence tolerance, >= 0. Default 1e-6.
-    pub tol: f64,
-    /// Fit an intercept. Default true.
-    pub fit_intercept: bool,
-    /// Fit on standardized features. Default true.
-    pub standardization: bool,
-    /// "auto" (binomial for two classes, else multinomial), "binomial" or "multinomial".
-    pub family: String,
-}
-
-impl Default for LogisticParams {
-    fn default() -> Self {
-        LogisticParams {
-            reg_param: 0.0,
-            max_iter: 100,
-            tol: 1e-6,
-            fit_intercept: true,
-            standardization: true,
-            family: "auto".to_string(),
-        }
-    }
-}
-
-fn check_non_negative(name: &str, v: f64) -> Result<()> {
+/// `v` finite and >= 0, else `InvalidParam` naming `name`.
+///
+/// # Errors
+/// As described.
+pub fn check_non_negative(name: &str, v: f64) -> Result<()> {
     if v.is_finite() && v >= 0.0 {
         Ok(())
     } else {
@@ -97,91 +19,79 @@ fn check_non_negative(name: &str, v: f64) -> Result<()> {
     }
 }
 
-impl LinearParams {
-    /// Parses and validates a JSON object of Spark-named params; absent fields take defaults.
-    ///
-    /// # Errors
-    /// `InvalidParam` for malformed JSON, unknown fields or out-of-range values.
-    pub fn from_json(json: &str) -> Result<Self> {
-        let p: Self = parse_json(json)?;
-        p.validate()?;
-        Ok(p)
-    }
-    pub fn validate(&self) -> Result<()> {
-        check_non_negative("regParam", self.reg_param)
-    }
-}
-
-impl LogisticParams {
-    /// Parses and validates a JSON object of Spark-named params; absent fields take defaults.
-    ///
-    /// # Errors
-    /// `InvalidParam` for malformed JSON, unknown fields or out-of-range values.
-    pub fn from_json(json: &str) -> Result<Self> {
-        let p: Self = parse_json(json)?;
-        p.validate()?;
-        Ok(p)
-    }
-    pub fn validate(&self) -> Result<()> {
-        check_non_negative("regParam", self.reg_param)?;
-        check_non_negative("tol", self.tol)?;
-        if self.max_iter == 0 {
-            return Err(Error::invalid_param("maxIter", "must be >= 1, got 0"));
-        }
-        if !matches!(self.family.as_str(), "auto" | "binomial" | "multinomial") {
-            return Err(Error::invalid_param(
-                "family",
-                format!("must be auto, binomial or multinomial, got '{}'", self.family),
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// The default params of an algorithm as JSON (what Scala compares its defaults with).
+/// `v` finite and > 0, else `InvalidParam` naming `name`.
 ///
 /// # Errors
-/// `InvalidParam` for an unknown algorithm.
-pub fn default_params_json(algorithm: &str) -> Result<String> {
-    let json = match Algorithm::parse(algorithm)? {
-        Algorithm::Linear => serde_json::to_string(&LinearParams::default()),
-        Algorithm::Logistic => serde_json::to_string(&LogisticParams::default()),
-    };
-    json.map_err(|e| Error::invalid_param("params", e.to_string()))
+/// As described.
+pub fn check_positive(name: &str, v: f64) -> Result<()> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid_param(name, format!("must be finite and > 0, got {v}")))
+    }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+/// `v` in `[lo, hi]`, else `InvalidParam` naming `name`.
+///
+/// # Errors
+/// As described.
+pub fn check_in_range(name: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
+    if v >= lo && v <= hi {
+        Ok(())
+    } else {
+        Err(Error::invalid_param(name, format!("must be in [{lo}, {hi}], got {v}")))
+    }
+}
+
+/// Parses a JSON object of Spark-named params; absent fields take their defaults.
+///
+/// # Errors
+/// `InvalidParam` (named `params`) for malformed JSON, unknown fields or wrong types.
+pub fn parse_json<T: DeserializeOwned>(json: &str) -> Result<T> {
     serde_json::from_str(json).map_err(|e| Error::invalid_param("params", e.to_string()))
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::algo::linear::LinearParams;
+    use crate::algo::logistic::LogisticParams;
 
     #[test]
     fn empty_json_gives_defaults() {
-        assert_eq!(LinearParams::from_json("{}").unwrap(), LinearParams::default());
-        assert_eq!(LogisticParams::from_json("{}").unwrap(), LogisticParams::default());
+        assert_eq!(parse_json::<LinearParams>("{}").unwrap(), LinearParams::default());
+        assert_eq!(parse_json::<LogisticParams>("{}").unwrap(), LogisticParams::default());
     }
 
     #[test]
     fn unknown_field_is_refused() {
-        let e = LinearParams::from_json(r#"{"regParm": 0.1}"#).unwrap_err();
+        let e = parse_json::<LinearParams>(r#"{"regParm": 0.1}"#).unwrap_err();
         assert!(matches!(e, Error::InvalidParam { .. }), "{e:?}");
         assert!(e.to_string().contains("regParm"), "{e}");
     }
 
     #[test]
     fn bad_values_are_refused() {
-        for v in ["-1.0", "-0.5", "1e400"] {
-            let e = LinearParams::from_json(&format!(r#"{{"regParam": {v}}}"#)).unwrap_err();
-            assert!(matches!(e, Error::InvalidParam { .. }), "{v}: {e:?}");
+        for v in [-1.0, -0.5, f64::INFINITY, f64::NAN] {
+            let p = LinearParams { reg_param: v, ..Default::default() };
+            let e = p.validate().unwrap_err();
+            assert!(matches!(e, Error::InvalidParam { ref name, .. } if name == "regParam"), "{v}");
         }
-        let e = LogisticParams::from_json(r#"{"maxIter": 0}"#).unwrap_err();
-        assert!(matches!(e, Error::InvalidParam { ref name, .. } if name == "maxIter"));
-        let e = LogisticParams::from_json(r#"{"tol": -1}"#).unwrap_err();
-        assert!(matches!(e, Error::InvalidParam { ref name, .. } if name == "tol"));
-        let e = LogisticParams::from_json(r#"{"family": "poisson"}"#).unwrap_err();
-        assert!(matches!(e, Error::InvalidParam { ref name, .. } if name == "family"));
+        let p = LogisticParams { max_iter: 0, ..Default::default() };
+        assert!(
+            matches!(p.validate().unwrap_err(), Error::InvalidParam { ref name, .. } if name == "maxIter")
+        );
+        let p = LogisticParams { tol: -1.0, ..Default::default() };
+        assert!(
+            matches!(p.validate().unwrap_err(), Error::InvalidParam { ref name, .. } if name == "tol")
+        );
+        let p = LogisticParams { family: "poisson".into(), ..Default::default() };
+        assert!(
+            matches!(p.validate().unwrap_err(), Error::InvalidParam { ref name, .. } if name == "family")
+        );
+        assert!(check_in_range("elasticNetParam", 1.5, 0.0, 1.0).is_err());
+        assert!(check_in_range("elasticNetParam", f64::NAN, 0.0, 1.0).is_err());
+        assert!(check_positive("gamma", 0.0).is_err());
     }
 }

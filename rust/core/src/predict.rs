@@ -8,10 +8,10 @@ use arrow_array::{Array, ArrayRef, Float64Array};
 use arrow_buffer::Buffer;
 use rayon::prelude::*;
 
-use crate::algo::ClassPrediction;
+use crate::algo::{Prediction, Task};
 use crate::batch::{record_batch, write_stream, PredictBatch};
 use crate::error::{Error, Result};
-use crate::model::{Model, StoredModel};
+use crate::model::StoredModel;
 use crate::pool;
 
 /// Rows predicted per rayon work item: large enough to amortize scheduling.
@@ -21,14 +21,6 @@ const CHUNK_ROWS: usize = 4096;
 #[derive(Debug, Default)]
 pub struct ModelSet {
     models: Vec<Option<StoredModel>>,
-}
-
-/// One row's output.
-#[derive(Debug, Clone, PartialEq)]
-enum RowPrediction {
-    Missing,
-    Value(f64),
-    Class(ClassPrediction),
 }
 
 impl ModelSet {
@@ -61,7 +53,7 @@ impl ModelSet {
     }
 
     fn has_classifier(&self) -> bool {
-        self.models.iter().flatten().any(|m| matches!(m.model, Model::Logistic(_)))
+        self.models.iter().flatten().any(|m| m.model.task() == Task::Classification)
     }
 
     /// Predicts an IPC prediction batch and returns the predictions batch as IPC.
@@ -73,7 +65,7 @@ impl ModelSet {
         let batch = PredictBatch::from_ipc(batch)?;
         self.check(&batch)?;
         let rows = batch.num_rows();
-        let preds: Vec<RowPrediction> = pool::install(threads, || {
+        let preds: Vec<Prediction> = pool::install(threads, || {
             (0..rows)
                 .into_par_iter()
                 .with_min_len(CHUNK_ROWS)
@@ -103,7 +95,7 @@ impl ModelSet {
         Ok(())
     }
 
-    fn predict_row(&self, batch: &PredictBatch, r: usize, x: &mut Vec<f64>) -> RowPrediction {
+    fn predict_row(&self, batch: &PredictBatch, r: usize, x: &mut Vec<f64>) -> Prediction {
         let Some(model) = batch
             .models
             .is_valid(r)
@@ -111,47 +103,49 @@ impl ModelSet {
             .and_then(|i| self.models.get(i as usize))
             .and_then(Option::as_ref)
         else {
-            return RowPrediction::Missing;
+            return Prediction::Missing;
         };
         x.clear();
         for col in &batch.features {
             if col.is_null(r) {
-                return RowPrediction::Missing;
+                return Prediction::Missing;
             }
             x.push(col.value(r));
         }
-        match &model.model {
-            Model::Linear(m) => RowPrediction::Value(m.predict_row(x)),
-            Model::Logistic(m) => RowPrediction::Class(m.predict_row(x)),
-        }
+        model.model.predict(x)
     }
 
-    fn predictions_batch(&self, preds: &[RowPrediction]) -> Result<Vec<u8>> {
-        let prediction: Float64Array = preds
-            .iter()
-            .map(|p| match p {
-                RowPrediction::Missing => None,
-                RowPrediction::Value(v) => Some(*v),
-                RowPrediction::Class(c) => Some(c.label),
-            })
-            .collect();
+    fn predictions_batch(&self, preds: &[Prediction]) -> Result<Vec<u8>> {
+        let prediction: Float64Array = preds.iter().map(Prediction::value).collect();
         let mut columns: Vec<(&str, ArrayRef)> = vec![("prediction", Arc::new(prediction))];
         if self.has_classifier() {
-            let list = |f: fn(&ClassPrediction) -> &[f64]| -> ArrayRef {
+            let list = |f: fn(&Prediction) -> Option<&[f64]>| -> ArrayRef {
                 let mut b = ListBuilder::new(Float64Builder::new());
                 for p in preds {
-                    match p {
-                        RowPrediction::Class(c) => {
-                            b.values().append_slice(f(c));
+                    match f(p) {
+                        Some(values) => {
+                            b.values().append_slice(values);
                             b.append(true);
                         }
-                        _ => b.append(false),
+                        None => b.append(false),
                     }
                 }
                 Arc::new(b.finish())
             };
-            columns.push(("raw_prediction", list(|c| &c.raw)));
-            columns.push(("probability", list(|c| &c.probability)));
+            columns.push((
+                "raw_prediction",
+                list(|p| match p {
+                    Prediction::Class { raw, .. } => Some(raw),
+                    _ => None,
+                }),
+            ));
+            columns.push((
+                "probability",
+                list(|p| match p {
+                    Prediction::Class { probability, .. } => probability.as_deref(),
+                    _ => None,
+                }),
+            ));
         }
         write_stream(&record_batch(columns)?)
     }

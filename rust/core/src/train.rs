@@ -1,6 +1,6 @@
-//! One model per group of a training batch. Groups train in parallel on a pool sized to the
-//! task's CPUs; a group that cannot be trained gets a `failed` row with the reason and the
-//! others go on. A panic inside one group's fit fails that group only.
+//! One model per group of a training batch, for any registered algorithm. Groups train in
+//! parallel on a pool sized to the task's CPUs; a group that cannot be trained gets a `failed`
+//! row with the reason and the others go on. A panic inside one group's fit fails that group only.
 
 use std::cmp::Ordering;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -8,34 +8,35 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow_array::{
-    Array, ArrayRef, BinaryArray, Float64Array, Int32Array, Int64Array, StringArray,
+    Array, ArrayRef, BinaryArray, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray,
 };
 use arrow_buffer::Buffer;
-use ndarray::{Array1, Array2};
 use rayon::prelude::*;
 
-use crate::algo::{linear, logistic, ClassificationMetrics, Columns, RegressionMetrics};
-use crate::batch::{record_batch, write_stream, TrainBatch};
+use crate::algo::{Convergence, GroupData};
+use crate::batch::{record_batch, write_stream, NamedColumn, TrainBatch};
 use crate::error::{Error, Result};
-use crate::model::{Model, StoredModel};
-use crate::params::{Algorithm, LinearParams, LogisticParams};
+use crate::metrics;
+use crate::model::StoredModel;
 use crate::pool;
+use crate::registry::{self, DynAlgorithm, GroupFitter};
 
-/// Parsed and validated hyperparameters of one algorithm.
-#[derive(Debug, Clone)]
-pub enum Trainer {
-    Linear(LinearParams),
-    Logistic(LogisticParams),
+/// An algorithm with parsed and checked hyperparameters.
+pub struct Trainer {
+    algorithm: &'static dyn DynAlgorithm,
+    fitter: Box<dyn GroupFitter>,
 }
 
 impl Trainer {
     /// # Errors
     /// `InvalidParam` for an unknown algorithm or bad params JSON.
     pub fn new(algorithm: &str, params_json: &str) -> Result<Self> {
-        Ok(match Algorithm::parse(algorithm)? {
-            Algorithm::Linear => Trainer::Linear(LinearParams::from_json(params_json)?),
-            Algorithm::Logistic => Trainer::Logistic(LogisticParams::from_json(params_json)?),
-        })
+        let algorithm = registry::get(algorithm)?;
+        Ok(Trainer { algorithm, fitter: algorithm.trainer(params_json)? })
+    }
+
+    pub fn algorithm(&self) -> &'static dyn DynAlgorithm {
+        self.algorithm
     }
 }
 
@@ -48,10 +49,12 @@ pub struct TrainOptions {
     pub max_rows_per_group: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Metrics {
-    Regression(RegressionMetrics),
-    Classification(ClassificationMetrics),
+/// A trained group: its model bytes, training metrics and convergence.
+#[derive(Debug)]
+pub struct Fitted {
+    pub bytes: Vec<u8>,
+    pub metrics: Vec<Option<f64>>,
+    pub convergence: Option<Convergence>,
 }
 
 /// What happened to one group.
@@ -60,21 +63,22 @@ pub struct GroupOutcome {
     pub group: i32,
     pub rows: usize,
     pub millis: f64,
-    outcome: Result<(Vec<u8>, Metrics)>,
+    pub outcome: Result<Fitted>,
 }
 
 impl GroupOutcome {
     /// The model bytes, or the reason the group failed.
     pub fn model_bytes(&self) -> std::result::Result<&[u8], &Error> {
-        self.outcome.as_ref().map(|(b, _)| b.as_slice())
+        self.outcome.as_ref().map(|f| f.bytes.as_slice())
     }
 }
 
 /// Trains every group of an IPC training batch and returns the results batch as IPC.
 ///
 /// # Errors
-/// Only for the call as a whole: bad params, unreadable or mis-typed batch. Group failures are
-/// rows of the result.
+/// Only for the call as a whole: bad params, unreadable or mis-typed batch, a batch that does not
+/// fit the algorithm (no label for a supervised one, weights for one without). Group failures
+/// are rows of the result.
 pub fn train_ipc(trainer: &Trainer, options: TrainOptions, batch: Buffer) -> Result<Vec<u8>> {
     let batch = TrainBatch::from_ipc(batch)?;
     let outcomes = train_groups(trainer, options, &batch)?;
@@ -84,12 +88,19 @@ pub fn train_ipc(trainer: &Trainer, options: TrainOptions, batch: Buffer) -> Res
 /// Trains every group of a decoded batch; one outcome per group index that has rows, in order.
 ///
 /// # Errors
-/// `InvalidParam` if the pool cannot be built.
+/// `Schema` if the batch does not fit the algorithm; `InvalidParam` if the pool cannot be built.
 pub fn train_groups(
     trainer: &Trainer,
     options: TrainOptions,
     batch: &TrainBatch,
 ) -> Result<Vec<GroupOutcome>> {
+    let algorithm = trainer.algorithm;
+    if algorithm.task().supervised() && batch.label.is_none() {
+        return Err(Error::schema(format!("{} needs a label column", algorithm.name())));
+    }
+    if batch.weight.is_some() && !algorithm.weights() {
+        return Err(Error::schema(format!("{} does not take sample weights", algorithm.name())));
+    }
     let groups = batch.rows_by_group();
     pool::install(options.threads, || {
         groups
@@ -139,74 +150,104 @@ fn check_column(name: &str, col: &Float64Array, rows: &[u32]) -> Result<()> {
     Ok(())
 }
 
+fn check_weights(weight: &NamedColumn, rows: &[u32]) -> Result<()> {
+    check_column(&weight.name, &weight.values, rows)?;
+    let w = weight.values.values();
+    if let Some(&r) = rows.iter().find(|&&r| w[r as usize] < 0.0) {
+        return Err(Error::data(format!(
+            "weight column '{}' has a negative value ({})",
+            weight.name, w[r as usize]
+        )));
+    }
+    if rows.iter().all(|&r| w[r as usize] == 0.0) {
+        return Err(Error::data(format!(
+            "weight column '{}' is 0 for every row of the group",
+            weight.name
+        )));
+    }
+    Ok(())
+}
+
+/// Spark's shuffle delivers a group's rows in no fixed order, and a retried task must give the
+/// same model bytes: the rows are fitted in a canonical order, by time first (so that time-series
+/// folds can be cut from it), then label, weight and features. Rows equal in all of these are
+/// interchangeable, so their order cannot change the fit.
+fn canonical_order(batch: &TrainBatch, rows: &[u32]) -> Vec<u32> {
+    let keys: Vec<&[f64]> = [&batch.time, &batch.label, &batch.weight]
+        .into_iter()
+        .flatten()
+        .map(|c| &c.values.values()[..])
+        .chain(batch.features.iter().map(|c| &c.values()[..]))
+        .collect();
+    let mut order = rows.to_vec();
+    order.sort_unstable_by(|&a, &b| {
+        let (a, b) = (a as usize, b as usize);
+        keys.iter()
+            .map(|c| c[a].total_cmp(&c[b]))
+            .find(|o| *o != Ordering::Equal)
+            .unwrap_or(Ordering::Equal)
+    });
+    order
+}
+
 fn train_group(
     trainer: &Trainer,
     batch: &TrainBatch,
     rows: &[u32],
     max_rows: u64,
-) -> Result<(Vec<u8>, Metrics)> {
+) -> Result<Fitted> {
     if rows.len() as u64 > max_rows {
         return Err(Error::data(format!(
             "group has {} rows, more than maxRowsPerGroup={max_rows}",
             rows.len()
         )));
     }
-    check_column(&batch.label_name, &batch.label, rows)?;
+    for c in [&batch.label, &batch.time].into_iter().flatten() {
+        check_column(&c.name, &c.values, rows)?;
+    }
+    if let Some(w) = &batch.weight {
+        check_weights(w, rows)?;
+    }
     for (name, col) in batch.feature_names.iter().zip(&batch.features) {
         check_column(name, col, rows)?;
     }
-    // Spark's shuffle delivers a group's rows in no fixed order, and a retried task must give
-    // the same model bytes: fit on a canonical order (label, then features), not input order.
-    let label: &[f64] = batch.label.values();
+    let order = canonical_order(batch, rows);
     let features: Vec<&[f64]> = batch.features.iter().map(|c| &c.values()[..]).collect();
-    let mut order = rows.to_vec();
-    order.sort_unstable_by(|&a, &b| {
-        let (a, b) = (a as usize, b as usize);
-        std::iter::once(label)
-            .chain(features.iter().copied())
-            .map(|c| c[a].total_cmp(&c[b]))
-            .find(|o| *o != Ordering::Equal)
-            .unwrap_or(Ordering::Equal)
-    });
-    let (model, metrics) = match trainer {
-        Trainer::Linear(params) => {
-            // Linear regression makes only a few passes over the rows: read them in place
-            // through `order` rather than gather an n x p copy (80 MB for 1M rows x 10).
-            let data = Columns { features: &features, label, order: &order };
-            let m = linear::fit_rows(&data, params)?;
-            let metrics = linear::metrics_rows(&m, &data);
-            (Model::Linear(m), Metrics::Regression(metrics))
-        }
-        Trainer::Logistic(params) => {
-            // Logistic regression iterates many times over the rows: gather them once.
-            let x = Array2::from_shape_fn((order.len(), features.len()), |(i, j)| {
-                features[j][order[i] as usize]
-            });
-            let y: Array1<f64> = order.iter().map(|&r| label[r as usize]).collect();
-            let m = logistic::fit(x.view(), y.view(), params)?;
-            let metrics = logistic::metrics(&m, x.view(), y.view());
-            (Model::Logistic(m), Metrics::Classification(metrics))
-        }
+    let data = GroupData {
+        features: &features,
+        feature_names: &batch.feature_names,
+        label: batch.label.as_ref().map(|c| &c.values.values()[..]),
+        weight: batch.weight.as_ref().map(|c| &c.values.values()[..]),
+        rows: &order,
     };
+    let model = trainer.fitter.fit(&data)?;
+    let metrics = metrics::training(model.as_ref(), &data);
+    let convergence = model.convergence();
     let stored = StoredModel { feature_names: batch.feature_names.clone(), model };
-    Ok((stored.encode()?, metrics))
+    Ok(Fitted { bytes: stored.encode()?, metrics, convergence })
 }
 
+/// The results batch: group, status, error, model, rows, train_ms, converged, iterations, then
+/// the task's metrics by name.
 fn results_batch(trainer: &Trainer, outcomes: &[GroupOutcome]) -> Result<Vec<u8>> {
-    let ok = |o: &GroupOutcome| o.outcome.is_ok();
+    fn ok(o: &GroupOutcome) -> Option<&Fitted> {
+        o.outcome.as_ref().ok()
+    }
     let group: Int32Array = outcomes.iter().map(|o| Some(o.group)).collect();
     let status: StringArray =
-        outcomes.iter().map(|o| Some(if ok(o) { "ok" } else { "failed" })).collect();
+        outcomes.iter().map(|o| Some(if ok(o).is_some() { "ok" } else { "failed" })).collect();
     let error: StringArray =
         outcomes.iter().map(|o| o.outcome.as_ref().err().map(|e| e.to_string())).collect();
     let model: BinaryArray = outcomes.iter().map(|o| o.model_bytes().ok()).collect();
     let rows: Int64Array = outcomes.iter().map(|o| Some(o.rows as i64)).collect();
     let millis: Float64Array = outcomes.iter().map(|o| Some(o.millis)).collect();
-    let metric = |f: fn(&Metrics) -> Option<f64>| -> ArrayRef {
-        let a: Float64Array =
-            outcomes.iter().map(|o| o.outcome.as_ref().ok().and_then(|(_, m)| f(m))).collect();
-        Arc::new(a)
-    };
+    let convergence = |o: &GroupOutcome| ok(o).and_then(|f| f.convergence);
+    let converged: BooleanArray =
+        outcomes.iter().map(|o| convergence(o).map(|c| c.converged)).collect();
+    let iterations: Int32Array = outcomes
+        .iter()
+        .map(|o| convergence(o).map(|c| i32::try_from(c.iterations).unwrap_or(i32::MAX)))
+        .collect();
     let mut columns: Vec<(&str, ArrayRef)> = vec![
         ("group", Arc::new(group)),
         ("status", Arc::new(status)),
@@ -214,30 +255,15 @@ fn results_batch(trainer: &Trainer, outcomes: &[GroupOutcome]) -> Result<Vec<u8>
         ("model", Arc::new(model)),
         ("rows", Arc::new(rows)),
         ("train_ms", Arc::new(millis)),
+        ("converged", Arc::new(converged)),
+        ("iterations", Arc::new(iterations)),
     ];
-    match trainer {
-        Trainer::Linear(_) => {
-            columns.push(("rmse", metric(|m| regression(m).map(|r| r.rmse))));
-            columns.push(("r2", metric(|m| regression(m).map(|r| r.r2))));
-        }
-        Trainer::Logistic(_) => {
-            columns.push(("accuracy", metric(|m| classification(m).map(|c| c.accuracy))));
-            columns.push(("log_loss", metric(|m| classification(m).map(|c| c.log_loss))));
-        }
+    for (k, name) in trainer.algorithm.task().metrics().iter().enumerate() {
+        let values: Float64Array = outcomes
+            .iter()
+            .map(|o| ok(o).and_then(|f| f.metrics.get(k).copied().flatten()))
+            .collect();
+        columns.push((name, Arc::new(values)));
     }
     write_stream(&record_batch(columns)?)
-}
-
-fn regression(m: &Metrics) -> Option<RegressionMetrics> {
-    match m {
-        Metrics::Regression(r) => Some(*r),
-        Metrics::Classification(_) => None,
-    }
-}
-
-fn classification(m: &Metrics) -> Option<ClassificationMetrics> {
-    match m {
-        Metrics::Classification(c) => Some(*c),
-        Metrics::Regression(_) => None,
-    }
 }

@@ -7,9 +7,9 @@
 
 use std::path::PathBuf;
 
-use manyfold_core::algo::{LinearModel, LogisticModel};
-use manyfold_core::model::{Model, StoredModel};
-use manyfold_core::params::{LinearParams, LogisticParams};
+use manyfold_core::algo::linear::{Linear, LinearModel, LinearParams};
+use manyfold_core::algo::logistic::{Logistic, LogisticModel, LogisticParams};
+use manyfold_core::model::StoredModel;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/models").join(name)
@@ -19,9 +19,9 @@ fn v1_models() -> Vec<(&'static str, StoredModel)> {
     vec![
         (
             "v1-linear.mnfd",
-            StoredModel {
-                feature_names: vec!["x".into(), "temperature".into()],
-                model: Model::Linear(LinearModel {
+            StoredModel::new::<Linear>(
+                vec!["x".into(), "temperature".into()],
+                LinearModel {
                     params: LinearParams {
                         reg_param: 0.1,
                         fit_intercept: true,
@@ -29,21 +29,23 @@ fn v1_models() -> Vec<(&'static str, StoredModel)> {
                     },
                     coefficients: vec![2.5, -0.125],
                     intercept: 1.0 / 3.0,
-                }),
-            },
+                },
+            ),
         ),
         (
             "v1-logistic.mnfd",
-            StoredModel {
-                feature_names: vec!["a".into(), "b".into()],
-                model: Model::Logistic(LogisticModel {
+            StoredModel::new::<Logistic>(
+                vec!["a".into(), "b".into()],
+                LogisticModel {
                     params: LogisticParams { reg_param: 0.01, max_iter: 50, ..Default::default() },
                     classes: vec![1.0, 2.0, 5.0],
                     coefficients: vec![vec![0.5, -1.5], vec![0.25, 0.0], vec![-0.75, 1.5]],
                     intercepts: vec![0.1, -0.2, 0.1],
                     iterations: 17,
-                }),
-            },
+                    // Version 1 did not record convergence: it reads as converged.
+                    converged: true,
+                },
+            ),
         ),
     ]
 }

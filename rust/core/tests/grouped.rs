@@ -9,10 +9,11 @@ use arrow_array::{
 };
 use arrow_buffer::Buffer;
 use arrow_ipc::writer::StreamWriter;
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{DataType, Schema};
 
-use manyfold_core::batch::read_stream;
-use manyfold_core::model::{Model, StoredModel};
+use manyfold_core::algo::linear::Linear;
+use manyfold_core::batch::{read_stream, role_field, Role};
+use manyfold_core::model::StoredModel;
 use manyfold_core::predict::ModelSet;
 use manyfold_core::train::{train_ipc, TrainOptions, Trainer};
 use manyfold_core::Error;
@@ -33,9 +34,13 @@ fn ipc_buf(batches: &[Rows]) -> Buffer {
 /// An IPC stream of one or more batches of (group, label, features...).
 fn ipc(batches: &[Rows]) -> Vec<u8> {
     let p = batches[0].2.len();
-    let mut fields =
-        vec![Field::new("group", DataType::Int32, false), Field::new("y", DataType::Float64, true)];
-    fields.extend((0..p).map(|j| Field::new(format!("x{j}"), DataType::Float64, true)));
+    let mut fields = vec![
+        role_field("group", DataType::Int32, false, Role::Group),
+        role_field("y", DataType::Float64, true, Role::Label),
+    ];
+    fields.extend(
+        (0..p).map(|j| role_field(&format!("x{j}"), DataType::Float64, true, Role::Feature)),
+    );
     let schema = Arc::new(Schema::new(fields));
     let mut out = Vec::new();
     let mut w = StreamWriter::try_new(&mut out, &schema).unwrap();
@@ -101,7 +106,8 @@ fn many_groups_train_in_one_call() {
         assert_eq!(r.col::<Int32Array>("group").value(g), g as i32);
         assert_eq!(r.status(g), "ok");
         assert_eq!(r.col::<arrow_array::Int64Array>("rows").value(g), 50);
-        let Model::Linear(m) = r.model(g).model else { panic!("not linear") };
+        let stored = r.model(g);
+        let m = stored.get::<Linear>().expect("a linear model");
         assert!((m.coefficients[0] - (g + 1) as f64).abs() < 0.01, "{m:?}");
         assert!((m.coefficients[1] - 0.5).abs() < 0.01, "{m:?}");
         assert!(r.col::<Float64Array>("r2").value(g) > 0.999);
@@ -195,7 +201,7 @@ fn logistic_groups_report_classification_metrics_and_one_class_fails() {
     let r = Results::of(&train_ipc(&trainer, OPTIONS, ipc_buf(&[(g, y, xs)])).unwrap());
     assert_eq!(r.status(0), "ok", "{:?}", r.0);
     assert!(r.col::<Float64Array>("accuracy").value(0) > 0.9);
-    assert!(r.col::<Float64Array>("log_loss").value(0) > 0.0);
+    assert!(r.col::<Float64Array>("logLoss").value(0) > 0.0);
     assert!(r.0.column_by_name("rmse").is_none());
     assert_eq!(r.status(1), "failed");
     assert!(r.error(1).contains("one class"), "{}", r.error(1));
@@ -218,8 +224,10 @@ fn call_level_errors_are_typed() {
 }
 
 fn predict_batch(models: Vec<Option<i32>>, xs: Vec<Vec<Option<f64>>>) -> Vec<u8> {
-    let mut fields = vec![Field::new("model", DataType::Int32, true)];
-    fields.extend((0..xs.len()).map(|j| Field::new(format!("x{j}"), DataType::Float64, true)));
+    let mut fields = vec![role_field("model", DataType::Int32, true, Role::Model)];
+    fields.extend(
+        (0..xs.len()).map(|j| role_field(&format!("x{j}"), DataType::Float64, true, Role::Feature)),
+    );
     let schema = Arc::new(Schema::new(fields));
     let mut cols: Vec<ArrayRef> = vec![Arc::new(Int32Array::from(models))];
     cols.extend(xs.into_iter().map(|x| Arc::new(Float64Array::from(x)) as ArrayRef));
@@ -244,8 +252,8 @@ fn predictions_follow_each_rows_model_and_nulls_stay_null() {
     );
     let out = read_bytes(&set.predict_ipc(1, batch.into()).unwrap()).unwrap();
     let pred = out.column(0).as_any().downcast_ref::<Float64Array>().unwrap();
-    let Model::Linear(m0) = r.model(0).model else { panic!() };
-    let Model::Linear(m1) = r.model(1).model else { panic!() };
+    let (s0, s1) = (r.model(0), r.model(1));
+    let (m0, m1) = (s0.get::<Linear>().unwrap(), s1.get::<Linear>().unwrap());
     assert_eq!(pred.value(0), m0.predict_row(&[0.5, 2.0]));
     assert_eq!(pred.value(1), m1.predict_row(&[0.5, 2.0]));
     assert!(pred.is_null(2) && pred.is_null(3) && pred.is_null(4));

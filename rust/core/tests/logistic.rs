@@ -2,9 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use manyfold_core::algo::logistic::{fit, metrics};
-use manyfold_core::algo::LogisticModel;
-use manyfold_core::params::LogisticParams;
+use manyfold_core::algo::logistic::{fit, metrics, LogisticModel, LogisticParams};
+use manyfold_core::algo::Prediction;
 use manyfold_core::Error;
 
 use ndarray::{Array1, Array2};
@@ -73,11 +72,11 @@ fn probabilities_sum_to_one_and_match_the_label() {
         let (x, y) = data(70, labels);
         let m = fit(x.view(), y.view(), &params(0.05, family)).unwrap();
         for row in x.rows() {
-            let p = m.predict_row(row.as_slice().unwrap());
-            assert!((p.probability.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{p:?}");
-            let best = p.probability.iter().cloned().fold(f64::MIN, f64::max);
-            assert_eq!(p.probability[m.classes.iter().position(|c| *c == p.label).unwrap()], best);
-            assert_eq!(p.raw.len(), m.classes.len());
+            let (label, raw, probability) = class(m.predict_row(row.as_slice().unwrap()));
+            assert!((probability.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{probability:?}");
+            let best = probability.iter().cloned().fold(f64::MIN, f64::max);
+            assert_eq!(probability[m.classes.iter().position(|c| *c == label).unwrap()], best);
+            assert_eq!(raw.len(), m.classes.len());
         }
     }
 }
@@ -116,9 +115,9 @@ fn two_class_multinomial_without_penalty_equals_binomial() {
     let m = fit(x.view(), y.view(), &params(0.0, "multinomial")).unwrap();
     assert_eq!(m.coefficients.len(), 2);
     for row in x.rows() {
-        let (pb, pm) =
-            (b.predict_row(row.as_slice().unwrap()), m.predict_row(row.as_slice().unwrap()));
-        assert!((pb.probability[1] - pm.probability[1]).abs() < 1e-6, "{pb:?} {pm:?}");
+        let (_, _, pb) = class(b.predict_row(row.as_slice().unwrap()));
+        let (_, _, pm) = class(m.predict_row(row.as_slice().unwrap()));
+        assert!((pb[1] - pm[1]).abs() < 1e-6, "{pb:?} {pm:?}");
     }
 }
 
@@ -136,4 +135,14 @@ fn fitting_twice_gives_identical_bits() {
             .collect::<Vec<_>>()
     };
     assert_eq!(bits(&a), bits(&b));
+}
+
+/// The label, raw scores and probabilities of a classifier's prediction.
+fn class(p: Prediction) -> (f64, Vec<f64>, Vec<f64>) {
+    match p {
+        Prediction::Class { label, raw, probability: Some(probability) } => {
+            (label, raw, probability)
+        }
+        other => panic!("not a class prediction with probabilities: {other:?}"),
+    }
 }

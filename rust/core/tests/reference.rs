@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use manyfold_core::algo::{linear, logistic};
-use manyfold_core::params::{LinearParams, LogisticParams};
+use manyfold_core::algo::linear::{self, LinearParams};
+use manyfold_core::algo::logistic::{self, LogisticParams};
 use ndarray::{Array1, Array2};
 use serde_json::Value;
 

@@ -15,8 +15,8 @@ use jni::sys::{jint, jlong};
 use jni::{Env, EnvUnowned};
 
 use manyfold_core::model::StoredModel;
-use manyfold_core::params::default_params_json;
 use manyfold_core::predict::ModelSet;
+use manyfold_core::registry;
 use manyfold_core::train::{train_ipc, TrainOptions, Trainer};
 use manyfold_core::Error;
 
@@ -87,9 +87,17 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_defaultParams<'local>(
     algorithm: JString<'local>,
 ) -> JString<'local> {
     bridge(&mut env, |env| {
-        let json = default_params_json(&string(env, &algorithm, "algorithm")?)?;
-        Ok(JString::new(env, json)?)
+        let algorithm = registry::get(&string(env, &algorithm, "algorithm")?)?;
+        Ok(JString::new(env, algorithm.default_params()?.to_string())?)
     })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_algorithms<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+) -> JString<'local> {
+    bridge(&mut env, |env| Ok(JString::new(env, registry::describe_all()?)?))
 }
 
 #[unsafe(no_mangle)]

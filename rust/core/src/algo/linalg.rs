@@ -22,6 +22,11 @@ pub(crate) trait Rows {
     fn read(&self, i: usize, out: &mut [f64]);
     /// The label of row `i < n`.
     fn label(&self, i: usize) -> f64;
+    /// The sample weight of row `i < n` (1 when unweighted).
+    #[allow(dead_code)] // read once linear regression takes weights (weightCol)
+    fn weight(&self, _i: usize) -> f64 {
+        1.0
+    }
 }
 
 /// A dense matrix and its labels (same length).
@@ -47,11 +52,13 @@ impl Rows for Dense<'_> {
     }
 }
 
-/// Columns (one slice per feature, and the label) read through a row order: row `i` is
-/// `order[i]` of every column. Every index of `order` must be in range of every column.
+/// Columns (one slice per feature, the label, the optional weights) read through a row order:
+/// row `i` is `order[i]` of every column. Every index of `order` must be in range of every column.
 pub(crate) struct Columns<'a> {
     pub features: &'a [&'a [f64]],
     pub label: &'a [f64],
+    #[allow(dead_code)] // read once linear regression takes weights (weightCol)
+    pub weight: Option<&'a [f64]>,
     pub order: &'a [u32],
 }
 
@@ -70,6 +77,9 @@ impl Rows for Columns<'_> {
     }
     fn label(&self, i: usize) -> f64 {
         self.label[self.order[i] as usize]
+    }
+    fn weight(&self, i: usize) -> f64 {
+        self.weight.map_or(1.0, |w| w[self.order[i] as usize])
     }
 }
 

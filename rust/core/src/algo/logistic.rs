@@ -37,9 +37,156 @@
 use ndarray::{ArrayView1, ArrayView2};
 
 use super::linalg::{solve_spd, FeatureStats};
-use super::{ClassPrediction, ClassificationMetrics, LogisticModel};
+use serde::{Deserialize, Serialize};
+
+use super::{Algorithm, Convergence, FittedModel, GroupData, Prediction, Task};
 use crate::error::{Error, Result};
-use crate::params::LogisticParams;
+use crate::params::check_non_negative;
+
+/// The plug-in: `"logistic"`, model code 2.
+pub struct Logistic;
+
+impl Algorithm for Logistic {
+    const NAME: &'static str = "logistic";
+    const CODE: u8 = 2;
+    const TASK: Task = Task::Classification;
+    const WEIGHTS: bool = false;
+    const ITERATIVE: bool = true;
+    type Params = LogisticParams;
+    type Model = LogisticModel;
+
+    fn check(params: &LogisticParams) -> Result<()> {
+        params.validate()
+    }
+
+    fn fit(params: &LogisticParams, data: &GroupData<'_>) -> Result<LogisticModel> {
+        // Newton iterates many times over the rows: gather them once.
+        fit(data.x().view(), data.y()?.view(), params)
+    }
+}
+
+/// Logistic regression, binomial or multinomial: minimizes the mean log loss plus
+/// `regParam/2 * ||W||^2` on the standardized scale (when `standardization` is on). The
+/// intercept is never penalized. Labels are class values; the model keeps the sorted distinct
+/// labels it saw as its classes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct LogisticParams {
+    /// L2 penalty, >= 0. Default 0.0.
+    pub reg_param: f64,
+    /// Maximum optimizer iterations, >= 1. Default 100.
+    pub max_iter: u32,
+    /// Convergence tolerance, >= 0. Default 1e-6.
+    pub tol: f64,
+    /// Fit an intercept. Default true.
+    pub fit_intercept: bool,
+    /// Fit on standardized features. Default true.
+    pub standardization: bool,
+    /// "auto" (binomial for two classes, else multinomial), "binomial" or "multinomial".
+    pub family: String,
+}
+
+impl Default for LogisticParams {
+    fn default() -> Self {
+        LogisticParams {
+            reg_param: 0.0,
+            max_iter: 100,
+            tol: 1e-6,
+            fit_intercept: true,
+            standardization: true,
+            family: "auto".to_string(),
+        }
+    }
+}
+
+impl LogisticParams {
+    /// # Errors
+    /// `InvalidParam` naming the out-of-range param.
+    pub fn validate(&self) -> Result<()> {
+        check_non_negative("regParam", self.reg_param)?;
+        check_non_negative("tol", self.tol)?;
+        if self.max_iter == 0 {
+            return Err(Error::invalid_param("maxIter", "must be >= 1, got 0"));
+        }
+        if !matches!(self.family.as_str(), "auto" | "binomial" | "multinomial") {
+            return Err(Error::invalid_param(
+                "family",
+                format!("must be auto, binomial or multinomial, got '{}'", self.family),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A fitted logistic regression on the original feature scale.
+///
+/// Binomial models (two classes) hold one coefficient row and one intercept: the margin of
+/// `classes[1]`, like Spark's binomial `coefficients`/`intercept`. Multinomial models hold one
+/// row and intercept per class, in the order of `classes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogisticModel {
+    pub params: LogisticParams,
+    /// The sorted distinct label values seen in training.
+    pub classes: Vec<f64>,
+    /// `1 x p` (binomial) or `k x p` (multinomial), row-major.
+    pub coefficients: Vec<Vec<f64>>,
+    /// One entry (binomial) or `k` entries (multinomial).
+    pub intercepts: Vec<f64>,
+    /// Optimizer iterations used.
+    pub iterations: u32,
+    /// Whether the gradient met `tol` (false: stopped by `maxIter`, or no further decrease was
+    /// possible, e.g. separable classes with `regParam = 0`). Format version 1 did not record
+    /// it: models of that version read as converged.
+    #[serde(default = "converged_before_v2")]
+    pub converged: bool,
+}
+
+fn converged_before_v2() -> bool {
+    true
+}
+
+impl FittedModel for LogisticModel {
+    fn num_features(&self) -> usize {
+        self.coefficients.first().map_or(0, Vec::len)
+    }
+    fn is_finite(&self) -> bool {
+        self.intercepts.iter().chain(self.coefficients.iter().flatten()).all(|v| v.is_finite())
+    }
+    fn shapes_ok(&self, p: usize) -> bool {
+        let rows = self.coefficients.len();
+        let expected_rows = if self.classes.len() == 2 { 1 } else { self.classes.len() };
+        self.classes.len() >= 2
+            && rows == expected_rows
+            && self.intercepts.len() == rows
+            && self.coefficients.iter().all(|r| r.len() == p)
+    }
+    fn predict(&self, x: &[f64]) -> Prediction {
+        self.predict_row(x)
+    }
+    fn classes(&self) -> Option<&[f64]> {
+        Some(&self.classes)
+    }
+    fn convergence(&self) -> Option<Convergence> {
+        Some(Convergence { converged: self.converged, iterations: self.iterations })
+    }
+    fn describe(&self) -> Result<serde_json::Value> {
+        Ok(serde_json::json!({
+            "classes": self.classes,
+            "coefficientMatrix": self.coefficients,
+            "interceptVector": self.intercepts,
+            "params": self.params,
+        }))
+    }
+}
+
+/// Training metrics of a logistic model on its own training data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassificationMetrics {
+    pub accuracy: f64,
+    /// Mean negative log-likelihood (natural log).
+    pub log_loss: f64,
+}
 
 /// Fits `params`' objective (see [`LogisticParams`]) on `x` (n rows x p features) and the class
 /// values `y`.
@@ -108,7 +255,7 @@ pub fn fit(
         reference: !multinomial,
         intercept: fit_intercept,
     };
-    let (mut theta, iterations) = problem.newton(params.max_iter, params.tol, k);
+    let (mut theta, iterations, converged) = problem.newton(params.max_iter, params.tol, k);
 
     let (m, q) = (problem.margins, problem.q);
     if multinomial {
@@ -133,7 +280,14 @@ pub fn fit(
     if intercepts.iter().chain(coefficients.iter().flatten()).any(|v| !v.is_finite()) {
         return Err(Error::numerical("logistic regression produced non-finite coefficients"));
     }
-    Ok(LogisticModel { params: params.clone(), classes, coefficients, intercepts, iterations })
+    Ok(LogisticModel {
+        params: params.clone(),
+        classes,
+        coefficients,
+        intercepts,
+        iterations,
+        converged,
+    })
 }
 
 /// Accuracy and mean log loss of `model` on `x`, `y`. A label that is not one of the model's
@@ -161,12 +315,12 @@ pub fn metrics(
 
 impl LogisticModel {
     /// Predicts one row of features (length = number of features). Ties go to the smaller class.
-    pub fn predict_row(&self, x: &[f64]) -> ClassPrediction {
+    pub fn predict_row(&self, x: &[f64]) -> Prediction {
         let m = self.softmax_margins(x);
         let (lse, best) = log_sum_exp(&m);
         let probability = m.iter().map(|v| (v - lse).exp()).collect();
         let raw = if self.coefficients.len() == 1 { vec![-m[1], m[1]] } else { m };
-        ClassPrediction { label: self.classes[best], raw, probability }
+        Prediction::Class { label: self.classes[best], raw, probability: Some(probability) }
     }
 
     /// Margins whose softmax is the class probabilities: binomial `[0, m]`, else one per class.
@@ -209,8 +363,9 @@ struct Problem<'a> {
 }
 
 impl Problem<'_> {
-    /// Damped Newton from the class priors; returns the parameters and the steps taken.
-    fn newton(&self, max_iter: u32, tol: f64, classes: usize) -> (Vec<f64>, u32) {
+    /// Damped Newton from the class priors; returns the parameters, the steps taken and whether
+    /// the gradient met `tol`.
+    fn newton(&self, max_iter: u32, tol: f64, classes: usize) -> (Vec<f64>, u32, bool) {
         let dim = self.margins * self.q;
         let mut theta = vec![0.0; dim];
         if self.intercept {
@@ -253,7 +408,8 @@ impl Problem<'_> {
             std::mem::swap(&mut hess, &mut hess_t);
             iterations += 1;
         }
-        (theta, iterations)
+        let converged = grad.iter().all(|g| g.abs() <= tol);
+        (theta, iterations, converged)
     }
 
     /// The objective at `theta`, its gradient into `grad` and Hessian into `hess` (row-major).
