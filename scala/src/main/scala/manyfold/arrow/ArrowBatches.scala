@@ -163,7 +163,17 @@ object ArrowBatches {
       val model = column(root, "model")
       val rows = root.getVector("rows").asInstanceOf[BigIntVector]
       val millis = root.getVector("train_ms").asInstanceOf[Float8Vector]
-      val metrics = metricColumns.map(name => root.getVector(name).asInstanceOf[Float8Vector])
+      val converged = root.getVector("converged").asInstanceOf[BitVector]
+      val iterations = root.getVector("iterations").asInstanceOf[IntVector]
+      val metrics = metricColumns.map { name =>
+        Option(root.getVector(name))
+          .getOrElse {
+            throw new IllegalStateException(
+              s"the native results batch has no metric column '$name'"
+            )
+          }
+          .asInstanceOf[Float8Vector]
+      }
       var i = 0
       while (i < root.getRowCount) {
         out += GroupResult(
@@ -173,6 +183,8 @@ object ArrowBatches {
           model = binary(model, i),
           rows = rows.get(i),
           trainMillis = millis.get(i),
+          converged = if (converged.isNull(i)) None else Some(converged.get(i) == 1),
+          iterations = if (iterations.isNull(i)) None else Some(iterations.get(i)),
           metrics = metrics.map(m => if (m.isNull(i)) None else Some(m.get(i)))
         )
         i += 1
@@ -273,6 +285,7 @@ object FeatureLayout {
 /**
  * One row of a results batch; `error` and `model` are null when absent. `group` is the index in its
  * batch, -1 for a group that failed on the JVM side before reaching one (too many rows).
+ * `converged` and `iterations` are set for iterative algorithms' trained groups.
  */
 final case class GroupResult(
     group: Int,
@@ -281,6 +294,8 @@ final case class GroupResult(
     model: Array[Byte],
     rows: Long,
     trainMillis: Double,
+    converged: Option[Boolean],
+    iterations: Option[Int],
     metrics: Seq[Option[Double]]
 )
 

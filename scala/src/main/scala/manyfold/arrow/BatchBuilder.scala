@@ -11,30 +11,44 @@ import org.apache.arrow.vector.types.FloatingPointPrecision
 import org.apache.arrow.vector.types.pojo.{ArrowType, FieldType}
 
 /**
- * One Int32 index column followed by Float64 columns, filled row by row and written as an Arrow IPC
- * stream: the shape of both the training batch (index = group) and the prediction batch (index =
- * model) of docs/native-interface.md.
+ * One Int32 index column followed by Float64 columns, each field carrying its role in its metadata,
+ * filled row by row and written as an Arrow IPC stream: the shape of both the training batch (index
+ * \= group; label, weight, features) and the prediction batch (index = model; features) of
+ * docs/native-interface.md. Use [[BatchBuilder.training]] or [[BatchBuilder.prediction]].
  *
  * Rows are written at explicit positions so that a caller can [[truncate]] (drop the rows of a
  * group that turned out too big) and overwrite. The builder owns a child allocator; [[close]] frees
  * everything and fails loudly if a buffer leaked.
  */
-final class BatchBuilder(indexName: String, indexNullable: Boolean, columnNames: Seq[String])
+final class BatchBuilder private (indexColumn: BatchColumn, columnsByRole: Seq[BatchColumn])
     extends AutoCloseable {
 
+  private val indexNullable = indexColumn.role == BatchColumn.Model
+
   private val allocator: BufferAllocator =
-    ArrowBatches.allocator.newChildAllocator(s"manyfold-$indexName-batch", 0, Long.MaxValue)
+    ArrowBatches.allocator.newChildAllocator(
+      s"manyfold-${indexColumn.role}-batch",
+      0,
+      Long.MaxValue
+    )
+
+  private def fieldType(nullable: Boolean, t: ArrowType, role: String): FieldType =
+    new FieldType(nullable, t, null, Map(BatchColumn.RoleKey -> role).asJava)
 
   private val index = new IntVector(
-    indexName,
-    new FieldType(indexNullable, new ArrowType.Int(32, true), null),
+    indexColumn.name,
+    fieldType(indexNullable, new ArrowType.Int(32, true), indexColumn.role),
     allocator
   )
 
-  private val columns: Array[Float8Vector] = columnNames.map { name =>
+  private val columns: Array[Float8Vector] = columnsByRole.map { c =>
     new Float8Vector(
-      name,
-      FieldType.nullable(new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE)),
+      c.name,
+      fieldType(
+        nullable = true,
+        new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE),
+        c.role
+      ),
       allocator
     )
   }.toArray
@@ -56,7 +70,7 @@ final class BatchBuilder(indexName: String, indexNullable: Boolean, columnNames:
 
   /** Appends a row whose index is null; returns its position. */
   def addRowWithNullIndex(): Int = {
-    require(indexNullable, s"the $indexName column is not nullable")
+    require(indexNullable, s"the ${indexColumn.role} column is not nullable")
     index.setSafe(rows, 0, 0)
     rows += 1
     rows - 1
@@ -128,4 +142,15 @@ final class BatchBuilder(indexName: String, indexNullable: Boolean, columnNames:
     columns.foreach(_.close())
     allocator.close()
   }
+}
+
+object BatchBuilder {
+
+  /** A training batch: the group index, then `columns` (label, weight, features) in this order. */
+  def training(columns: Seq[BatchColumn]): BatchBuilder =
+    new BatchBuilder(BatchColumn("group", BatchColumn.Group), columns)
+
+  /** A prediction batch: the (nullable) model index, then the features. */
+  def prediction(featureNames: Seq[String]): BatchBuilder =
+    new BatchBuilder(BatchColumn("model", BatchColumn.Model), BatchColumn.features(featureNames))
 }

@@ -11,6 +11,9 @@ import scala.annotation.nowarn
 final class NativeApi private () {
   @native def version(): String
   @native def defaultParams(algorithm: String): String
+
+  /** Every registered algorithm: name, task, metrics, weights, iterative, defaultParams (JSON). */
+  @native def algorithms(): String
   @native def trainGroups(
       algorithm: String,
       paramsJson: String,

@@ -16,8 +16,9 @@ import org.apache.spark.sql.types._
  *
  * [[models]] has one row per group, sorted by group key: the group columns (their names and types),
  * `model` (the model bytes; null if the group failed), `rows`, the training metrics (`rmse` and
- * `r2` for a linear model, `accuracy` and `logLoss` for a logistic one; null if failed), `status`
- * ("ok" or "failed"), `error` (why it failed; null if ok) and `trainingMillis`.
+ * `r2` for a linear model, `accuracy` and `logLoss` for a logistic one; null if failed), for
+ * iterative algorithms `converged` (false: the fit stopped at maxIter without meeting tol),
+ * `status` ("ok" or "failed"), `error` (why it failed; null if ok) and `trainingMillis`.
  *
  * `transform` predicts each row with its group's model and adds the estimator's output columns
  * (prediction; for a classifier also probability and raw prediction). A row whose group is not in
@@ -184,11 +185,12 @@ object GroupedModel extends MLReadable[GroupedModel] {
 
   /** The columns of [[GroupedModel.models]] after the group columns. */
   private[manyfold] def resultColumns(estimator: NativeParams): Seq[String] = {
-    val metrics = estimator match {
-      case e: NativeEstimator[_] => e.metricColumns.map(_._2)
-      case _ => Nil
+    val (metrics, converged) = estimator match {
+      case e: NativeEstimator[_] =>
+        (e.metricColumns, if (e.info.iterative) Seq("converged") else Nil)
+      case _ => (Nil, Nil)
     }
-    Seq("model", "rows") ++ metrics ++ Seq("status", "error", "trainingMillis")
+    Seq("model", "rows") ++ metrics ++ converged ++ Seq("status", "error", "trainingMillis")
   }
 
   /** `store=3, day=2024-01-01`. */
@@ -202,12 +204,14 @@ object GroupedModel extends MLReadable[GroupedModel] {
       estimator: NativeEstimator[_],
       trained: Array[GroupedTraining.Trained]
   ): DataFrame = {
+    val converged = if (estimator.info.iterative) Seq("converged") else Nil
     val keySchema = StructType(keyFields.map(f => StructField(f.name, f.dataType, nullable = true)))
     val schema = StructType(
       keySchema.fields ++ Seq(
         StructField("model", BinaryType, nullable = true),
         StructField("rows", LongType, nullable = false)
-      ) ++ estimator.metricColumns.map(m => StructField(m._2, DoubleType, nullable = true)) ++
+      ) ++ estimator.metricColumns.map(m => StructField(m, DoubleType, nullable = true)) ++
+        converged.map(StructField(_, BooleanType, nullable = true)) ++
         Seq(
           StructField("status", StringType, nullable = false),
           StructField("error", StringType, nullable = true),
@@ -218,6 +222,7 @@ object GroupedModel extends MLReadable[GroupedModel] {
     val rows = trained.map { case GroupedTraining.Trained(key, r) =>
       Row.fromSeq(
         toKey(key).toSeq ++ Seq(r.model, r.rows) ++ r.metrics.map(_.map(Double.box).orNull) ++
+          converged.map(_ => r.converged.map(Boolean.box).orNull) ++
           Seq(r.status, r.error, r.trainMillis)
       )
     }

@@ -2,7 +2,7 @@ package manyfold.ml
 
 import scala.collection.mutable.ArrayBuffer
 
-import manyfold.arrow.{ArrowBatches, BatchBuilder, FeatureLayout, GroupResult}
+import manyfold.arrow.{ArrowBatches, BatchBuilder, BatchColumn, FeatureLayout, GroupResult}
 import manyfold.jni.NativeCalls
 import org.apache.spark.{SparkException, TaskContext}
 import org.apache.spark.ml.attribute.AttributeGroup
@@ -82,7 +82,7 @@ private[manyfold] object GroupedTraining {
       label = estimator.getLabelCol,
       layout = layout,
       keyTypes = keyFields.map(_.dataType),
-      metricColumns = estimator.metricColumns.map(_._1),
+      metricColumns = estimator.metricColumns,
       maxRowsPerGroup = maxRowsPerGroup,
       batchRows = BatchRows
     )
@@ -160,7 +160,9 @@ private[manyfold] object GroupedTraining {
     val keyOf = UnsafeProjection.create(plan.keyTypes.zipWithIndex.map { case (t, i) =>
       BoundReference(i, t, nullable = true): Expression
     })
-    val batch = new BatchBuilder("group", indexNullable = false, plan.label +: plan.layout.names)
+    val batch = BatchBuilder.training(
+      BatchColumn.label(plan.label) +: BatchColumn.features(plan.layout.names)
+    )
     var closed = false
     def close(): Unit = if (!closed) { closed = true; batch.close() }
     Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
@@ -176,7 +178,10 @@ private[manyfold] object GroupedTraining {
     def endGroup(): Unit = if (current != null && oversized) {
       val reason = s"group has more than maxRowsPerGroup=${plan.maxRowsPerGroup} rows"
       val noMetrics = plan.metricColumns.map(_ => None)
-      out += Trained(current, GroupResult(-1, Failed, reason, null, currentRows, 0.0, noMetrics))
+      out += Trained(
+        current,
+        GroupResult(-1, Failed, reason, null, currentRows, 0.0, None, None, noMetrics)
+      )
     }
 
     def flush(): Unit = if (batch.numRows > 0) {

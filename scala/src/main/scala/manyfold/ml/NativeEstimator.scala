@@ -27,8 +27,11 @@ abstract class NativeEstimator[M <: NativeModel[M]]
   /** This estimator's hyperparameters as the native params JSON (Spark's param names). */
   private[manyfold] def paramsJson: String
 
-  /** The training metrics: (column of the native results batch, column of the models table). */
-  private[manyfold] def metricColumns: Seq[(String, String)]
+  /** What the native registry says of [[algorithm]]: task, metrics, weights, convergence. */
+  private[manyfold] def info: AlgorithmInfo = AlgorithmInfo(algorithm)
+
+  /** The training metrics: columns of the native results batch and of the models table. */
+  private[manyfold] def metricColumns: Seq[String] = info.metrics
 
   /** A model of these bytes (its params are set by [[modelOf]]). */
   protected def newModel(uid: String, modelBytes: Array[Byte]): M

@@ -88,7 +88,7 @@ private[manyfold] object NativePrediction {
     if (!rows.hasNext) return Iterator.empty
     val handle = NativeCalls.openModels(models())
     val batch =
-      try new BatchBuilder("model", indexNullable = true, plan.layout.names)
+      try BatchBuilder.prediction(plan.layout.names)
       catch { case e: Throwable => NativeCalls.closeModels(handle); throw e }
     var closed = false
     def close(): Unit = if (!closed) {

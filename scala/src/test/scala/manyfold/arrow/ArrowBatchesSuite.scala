@@ -37,9 +37,13 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
   }
 
   /** The columns of an IPC stream: name, Arrow type and values (null for null). */
+  /** The roles of the columns of the last batch read back. */
+  private var roles = Seq.empty[String]
+
   private def readBack(bytes: Array[Byte]): Seq[(String, ArrowType, Seq[Any])] = {
     var out = Seq.empty[(String, ArrowType, Seq[Any])]
     ArrowBatches.forEachBatch(bytes) { root =>
+      roles = root.getSchema.getFields.asScala.toSeq.map(_.getMetadata.get(BatchColumn.RoleKey))
       out = root.getFieldVectors.asScala.toSeq.map { v =>
         (v.getName, v.getField.getType, (0 until root.getRowCount).map(i => v.getObject(i)))
       }
@@ -56,7 +60,8 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
   }
 
   test("BatchBuilder writes an index column and nullable Float64 columns") {
-    val b = new BatchBuilder("group", indexNullable = false, Seq("y", "x0"))
+    val b =
+      BatchBuilder.training(Seq(BatchColumn.label("y"), BatchColumn("x0", BatchColumn.Feature)))
     try {
       val r0 = b.addRow(0)
       b.setDouble(0, r0, 1.5)
@@ -66,6 +71,7 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
       b.setDouble(1, r1, 3.0)
       val cols = readBack(b.toIpc())
       assert(cols.map(_._1) == Seq("group", "y", "x0"))
+      assert(roles == Seq("group", "label", "feature"))
       assert(cols(0)._2 == new ArrowType.Int(32, true))
       assert(cols(1)._2 == new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE))
       assert(cols.map(_._3) == Seq(Seq(0, 1), Seq(1.5, -2.0), Seq(null, 3.0)))
@@ -74,12 +80,13 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
   }
 
   test("truncate drops rows, later rows overwrite them, clear starts over") {
-    val b = new BatchBuilder("model", indexNullable = true, Seq("x"))
+    val b = BatchBuilder.prediction(Seq("x"))
     try {
       (0 until 5).foreach(i => b.setDouble(0, b.addRow(i), i.toDouble))
       b.truncate(2)
       b.setNull(0, b.addRowWithNullIndex())
       assert(readBack(b.toIpc()).map(_._3) == Seq(Seq(0, 1, null), Seq(0.0, 1.0, null)))
+      assert(roles == Seq("model", "feature"))
       b.clear()
       b.setDouble(0, b.addRow(7), 7.0)
       assert(readBack(b.toIpc()).map(_._3) == Seq(Seq(7), Seq(7.0)))
@@ -116,7 +123,7 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
     val names = schema.fieldNames.toSeq
     val selected = df.select(names.map(c => col(c).cast(DoubleType)): _*)
     val layout = FeatureLayout.columns(names)
-    val b = new BatchBuilder("model", indexNullable = true, layout.names)
+    val b = BatchBuilder.prediction(layout.names)
     try {
       internalRows(selected).foreach { r =>
         ArrowBatches.writeFeatures(r, 0, layout, b, 0, b.addRow(0))
@@ -159,7 +166,7 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
 
   test("a Vector column, dense, sparse and null, expands to features[0..p-1] (internal rows)") {
     val layout = FeatureLayout.vector("features", 3)
-    val b = new BatchBuilder("model", indexNullable = true, layout.names)
+    val b = BatchBuilder.prediction(layout.names)
     try {
       internalRows(vectorFrame(vectorRows)).foreach { r =>
         ArrowBatches.writeFeatures(r, 0, layout, b, 0, b.addRow(0))
@@ -172,7 +179,7 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
 
   test("a Vector column expands the same from external rows") {
     val layout = FeatureLayout.vector("features", 3)
-    val b = new BatchBuilder("model", indexNullable = true, layout.names)
+    val b = BatchBuilder.prediction(layout.names)
     try {
       vectorRows.foreach(r => ArrowBatches.writeFeatures(r, 0, layout, b, 0, b.addRow(0)))
       assert(readBack(b.toIpc()).drop(1).map(_._3).transpose == vectorExpected)
@@ -181,7 +188,7 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
 
   test("a vector of another size is an IllegalArgumentException naming the column and sizes") {
     val layout = FeatureLayout.vector("features", 3)
-    val b = new BatchBuilder("model", indexNullable = true, layout.names)
+    val b = BatchBuilder.prediction(layout.names)
     try {
       val bad = Seq(Row(Vectors.dense(1.0, 2.0)), Row(Vectors.sparse(4, Array(0), Array(1.0))))
       for (r <- internalRows(vectorFrame(bad)) ++ Nil) {
@@ -206,9 +213,12 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
       val model = new VarBinaryVector("model", a)
       val rows = new BigIntVector("rows", a)
       val ms = new Float8Vector("train_ms", a)
+      val converged = new BitVector("converged", a)
+      val iterations = new IntVector("iterations", a)
       val rmse = new Float8Vector("rmse", a)
       val r2 = new Float8Vector("r2", a)
-      val vectors = Seq[FieldVector](group, status, error, model, rows, ms, rmse, r2)
+      val vectors =
+        Seq[FieldVector](group, status, error, model, rows, ms, converged, iterations, rmse, r2)
       vectors.foreach(_.allocateNew())
       group.setSafe(0, 0); group.setSafe(1, 1)
       status.setSafe(0, "ok".getBytes); status.setSafe(1, "failed".getBytes)
@@ -217,6 +227,8 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
       model.setSafe(0, Array[Byte](9, 8, 7)); model.setNull(1)
       rows.setSafe(0, 10L); rows.setSafe(1, 3L)
       ms.setSafe(0, 1.5); ms.setSafe(1, 0.25)
+      converged.setSafe(0, 0); converged.setNull(1)
+      iterations.setSafe(0, 100); iterations.setNull(1)
       rmse.setSafe(0, 0.1); rmse.setNull(1)
       r2.setSafe(0, 0.9); r2.setNull(1)
       vectors.foreach(_.setValueCount(2))
@@ -229,11 +241,12 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
       ok.group == 0 && ok.status == "ok" && ok.error == null && ok.model.toSeq == Seq[Byte](9, 8, 7)
     )
     assert(ok.rows == 10L && ok.trainMillis == 1.5 && ok.metrics == Seq(Some(0.1), Some(0.9)))
+    assert(ok.converged == Some(false) && ok.iterations == Some(100))
     val failed = results(1)
     assert(
       failed.status == "failed" && failed.error == "label column 'y' has a NaN" && failed.model == null
     )
-    assert(failed.metrics == Seq(None, None))
+    assert(failed.metrics == Seq(None, None) && failed.converged.isEmpty)
   }
 
   test("readPredictions reads predictions with list columns, nulls included") {
@@ -272,7 +285,8 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
   }
 
   test("a training batch round-trips through the native library") {
-    val b = new BatchBuilder("group", indexNullable = false, Seq("y", "x0"))
+    val b =
+      BatchBuilder.training(Seq(BatchColumn.label("y"), BatchColumn("x0", BatchColumn.Feature)))
     val bytes =
       try {
         // Two groups, y = 2x + 1 and y = -x, each with a few rows; groups need not be contiguous.

@@ -100,8 +100,19 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
       val model = Grouped(logistic(c, p)).setGroupCols("g").fit(df)
       assert(
         model.models.columns.toSeq ==
-          Seq("g", "model", "rows", "accuracy", "logLoss", "status", "error", "trainingMillis")
+          Seq(
+            "g",
+            "model",
+            "rows",
+            "accuracy",
+            "logLoss",
+            "converged",
+            "status",
+            "error",
+            "trainingMillis"
+          )
       )
+      assert(model.models.where("converged").count() == groupsOf(c).length)
       for (g <- groupsOf(c)) {
         val m = model.model(key(g)).asInstanceOf[classification.LogisticRegressionModel]
         assert(m.classes.toSeq == doubles(g \ "expected" \ "classes").toSeq)

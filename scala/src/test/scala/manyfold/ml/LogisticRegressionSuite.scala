@@ -47,6 +47,20 @@ class LogisticRegressionSuite extends AnyFunSuite with SharedSpark {
     }
   }
 
+  test("a fit that stops at maxIter on separable classes is flagged as not converged") {
+    // Separable classes with regParam = 0 have no finite optimum: the coefficients grow until
+    // maxIter, as scikit-learn warns with a ConvergenceWarning.
+    val x = Array.tabulate(40)(i => Array(i / 4.0 - 5.0))
+    val y = x.map(r => if (r(0) > 0) 1.0 else 0.0)
+    val lr = new LogisticRegression().setInputCols(featureNames(1)).setLabelCol("y")
+    val separable = lr.copy(org.apache.spark.ml.param.ParamMap.empty).setMaxIter(5)
+    val flagged = separable.fit(frame(spark, x, y))
+    assert(!flagged.converged && flagged.numIterations == 5)
+    val noisy = y.zipWithIndex.map { case (v, i) => if (i % 7 == 3) 1 - v else v }
+    val fine = lr.setRegParam(0.01).fit(frame(spark, x, noisy))
+    assert(fine.converged && fine.numIterations < 100)
+  }
+
   for (name <- cases) {
     test(s"$name: classes, coefficients and intercepts match scikit-learn to 1e-3") {
       val c = rustCase(name)

@@ -140,9 +140,6 @@ class LogisticRegression(override val uid: String)
     )
   )
 
-  private[manyfold] override def metricColumns: Seq[(String, String)] =
-    Seq("accuracy" -> "accuracy", "log_loss" -> "logLoss")
-
   override protected def newModel(uid: String, modelBytes: Array[Byte]): LogisticRegressionModel =
     new LogisticRegressionModel(uid, modelBytes)
 
@@ -181,6 +178,17 @@ class LogisticRegressionModel private[manyfold] (
   /** One intercept per row of [[coefficientMatrix]]. */
   def interceptVector: Vector =
     Vectors.dense((description \ "interceptVector").extract[Array[Double]])
+
+  /**
+   * Whether the optimizer met `tol`: false when it stopped at `maxIter` or could decrease the
+   * objective no further first (separable classes with `regParam = 0`, where the coefficients grow
+   * without bound), as scikit-learn's ConvergenceWarning. The models table of
+   * [[manyfold.ml.Grouped]] has it per group in `converged`.
+   */
+  def converged: Boolean = (description \ "converged").extract[Boolean]
+
+  /** The optimizer iterations used. */
+  def numIterations: Int = (description \ "iterations").extract[Int]
 
   /** Whether the model has one row of coefficients per class (else one row in all). */
   def isMultinomial: Boolean = coefficientMatrix.numRows > 1

@@ -66,9 +66,6 @@ class LinearRegression(override val uid: String)
     )
   )
 
-  private[manyfold] override def metricColumns: Seq[(String, String)] =
-    Seq("rmse" -> "rmse", "r2" -> "r2")
-
   override protected def newModel(uid: String, modelBytes: Array[Byte]): LinearRegressionModel =
     new LinearRegressionModel(uid, modelBytes)
 
