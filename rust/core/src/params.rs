@@ -78,10 +78,8 @@ mod tests {
             let e = p.validate().unwrap_err();
             assert!(matches!(e, Error::InvalidParam { ref name, .. } if name == "regParam"), "{v}");
         }
-        let p = LogisticParams { max_iter: 0, ..Default::default() };
-        assert!(
-            matches!(p.validate().unwrap_err(), Error::InvalidParam { ref name, .. } if name == "maxIter")
-        );
+        // maxIter 0 returns the starting point, as Spark does.
+        assert!(LogisticParams { max_iter: 0, ..Default::default() }.validate().is_ok());
         let p = LogisticParams { tol: -1.0, ..Default::default() };
         assert!(
             matches!(p.validate().unwrap_err(), Error::InvalidParam { ref name, .. } if name == "tol")

@@ -12,7 +12,68 @@ use crate::algo::{Prediction, Task};
 use crate::batch::{record_batch, write_stream, PredictBatch};
 use crate::error::{Error, Result};
 use crate::model::StoredModel;
+use crate::params::parse_json;
 use crate::pool;
+use crate::registry::AnyModel;
+use serde::Deserialize;
+
+/// Options of a prediction call, as JSON from the Scala side (unknown fields refused).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct PredictOptions {
+    /// Spark's classifier `thresholds`: the predicted class is the one with the largest
+    /// `p / t` (a 0 threshold wins where `p > 0`), one threshold per class of every model used.
+    pub thresholds: Option<Vec<f64>>,
+}
+
+impl PredictOptions {
+    /// # Errors
+    /// `InvalidParam` for malformed JSON or thresholds that are negative, NaN or hold two zeros.
+    pub fn from_json(json: &str) -> Result<Self> {
+        let o: Self = parse_json(json)?;
+        if let Some(t) = &o.thresholds {
+            if t.iter().any(|v| v.is_nan() || *v < 0.0)
+                || t.iter().filter(|v| **v == 0.0).count() > 1
+            {
+                return Err(Error::invalid_param(
+                    "thresholds",
+                    format!("must be >= 0 with at most one 0, got {t:?}"),
+                ));
+            }
+        }
+        Ok(o)
+    }
+
+    /// Whether these options fit model `i` of the set.
+    fn check(&self, i: i32, m: &StoredModel) -> Result<()> {
+        let Some(t) = &self.thresholds else { return Ok(()) };
+        match m.model.classes() {
+            Some(c) if c.len() == t.len() => Ok(()),
+            Some(c) => Err(Error::schema(format!(
+                "thresholds has {} values but model {i} has {} classes ({c:?})",
+                t.len(),
+                c.len()
+            ))),
+            None => {
+                Err(Error::schema(format!("thresholds are set but model {i} is not a classifier")))
+            }
+        }
+    }
+
+    /// The prediction of `model` with the thresholds applied (where it gave probabilities).
+    fn apply(&self, model: &dyn AnyModel, mut p: Prediction) -> Prediction {
+        if let (Some(t), Some(classes), Prediction::Class { label, probability: Some(prob), .. }) =
+            (&self.thresholds, model.classes(), &mut p)
+        {
+            if t.len() == prob.len() && classes.len() == prob.len() {
+                let score = |k: usize| if t[k] == 0.0 { f64::INFINITY } else { prob[k] / t[k] };
+                let best = (0..prob.len()).fold(0, |b, k| if score(k) > score(b) { k } else { b });
+                *label = classes[best];
+            }
+        }
+        p
+    }
+}
 
 /// Rows predicted per rayon work item: large enough to amortize scheduling.
 const CHUNK_ROWS: usize = 4096;
@@ -59,23 +120,63 @@ impl ModelSet {
     /// Predicts an IPC prediction batch and returns the predictions batch as IPC.
     ///
     /// # Errors
-    /// `Ipc`/`Schema` for a bad batch; `Schema` if a row names a model index outside the set or
-    /// a model expects a different number of features than the batch has.
-    pub fn predict_ipc(&self, threads: usize, batch: Buffer) -> Result<Vec<u8>> {
+    /// `InvalidParam` for bad options; `Ipc`/`Schema` for a bad batch; `Schema` if a row names a
+    /// model index outside the set, a model expects a different number of features than the batch
+    /// has, or `thresholds` do not fit a model that a row names.
+    pub fn predict_ipc(
+        &self,
+        threads: usize,
+        options: &PredictOptions,
+        batch: Buffer,
+    ) -> Result<Vec<u8>> {
         let batch = PredictBatch::from_ipc(batch)?;
-        self.check(&batch)?;
+        self.check(&batch, options)?;
         let rows = batch.num_rows();
         let preds: Vec<Prediction> = pool::install(threads, || {
             (0..rows)
                 .into_par_iter()
                 .with_min_len(CHUNK_ROWS)
-                .map_init(Vec::new, |x, r| self.predict_row(&batch, r, x))
+                .map_init(Vec::new, |x, r| self.predict_row(&batch, r, x, options))
                 .collect()
         })?;
         self.predictions_batch(&preds)
     }
 
-    fn check(&self, batch: &PredictBatch) -> Result<()> {
+    /// Predicts one row with model `index`: `[defined, prediction, nRaw, raw.., nProb, prob..]`
+    /// (the layout `NativeApi.predictRow` documents).
+    ///
+    /// # Errors
+    /// `Schema` for an index outside the set, an absent model, or a row of the wrong width.
+    pub fn predict_one(&self, index: usize, x: &[f64]) -> Result<Vec<f64>> {
+        let model = self.models.get(index).and_then(Option::as_ref).ok_or_else(|| {
+            Error::schema(format!("no model at index {index} of the set of {}", self.len()))
+        })?;
+        let p = model.model.num_features();
+        if x.len() != p {
+            return Err(Error::schema(format!(
+                "the model expects {p} features ({}), the row has {}",
+                model.feature_names.join(", "),
+                x.len()
+            )));
+        }
+        let prediction = model.model.predict(x);
+        let (raw, probability): (&[f64], &[f64]) = match &prediction {
+            Prediction::Class { raw, probability, .. } => {
+                (raw, probability.as_deref().unwrap_or(&[]))
+            }
+            _ => (&[], &[]),
+        };
+        let mut out = Vec::with_capacity(4 + raw.len() + probability.len());
+        let value = prediction.value();
+        out.extend([f64::from(u8::from(value.is_some())), value.unwrap_or(f64::NAN)]);
+        out.push(raw.len() as f64);
+        out.extend_from_slice(raw);
+        out.push(probability.len() as f64);
+        out.extend_from_slice(probability);
+        Ok(out)
+    }
+
+    fn check(&self, batch: &PredictBatch, options: &PredictOptions) -> Result<()> {
         let p = batch.features.len();
         for i in batch.models.iter().flatten() {
             let model =
@@ -83,6 +184,7 @@ impl ModelSet {
                     Error::schema(format!("model index {i} is outside the set of {}", self.len()))
                 })?;
             if let Some(m) = model {
+                options.check(i, m)?;
                 if m.model.num_features() != p {
                     return Err(Error::schema(format!(
                         "model {i} expects {} features ({}), the batch has {p}",
@@ -95,7 +197,13 @@ impl ModelSet {
         Ok(())
     }
 
-    fn predict_row(&self, batch: &PredictBatch, r: usize, x: &mut Vec<f64>) -> Prediction {
+    fn predict_row(
+        &self,
+        batch: &PredictBatch,
+        r: usize,
+        x: &mut Vec<f64>,
+        options: &PredictOptions,
+    ) -> Prediction {
         let Some(model) = batch
             .models
             .is_valid(r)
@@ -112,7 +220,7 @@ impl ModelSet {
             }
             x.push(col.value(r));
         }
-        model.model.predict(x)
+        options.apply(model.model.as_ref(), model.model.predict(x))
     }
 
     fn predictions_batch(&self, preds: &[Prediction]) -> Result<Vec<u8>> {

@@ -14,7 +14,7 @@ use arrow_schema::{DataType, Schema};
 use manyfold_core::algo::linear::Linear;
 use manyfold_core::batch::{read_stream, role_field, Role};
 use manyfold_core::model::StoredModel;
-use manyfold_core::predict::ModelSet;
+use manyfold_core::predict::{ModelSet, PredictOptions};
 use manyfold_core::train::{train_ipc, TrainOptions, Trainer};
 use manyfold_core::Error;
 
@@ -250,7 +250,8 @@ fn predictions_follow_each_rows_model_and_nulls_stay_null() {
         vec![Some(0), Some(2), None, Some(1), Some(0)],
         vec![vec![Some(0.5), Some(0.5), Some(0.5), Some(0.5), None], vec![Some(2.0); 5]],
     );
-    let out = read_bytes(&set.predict_ipc(1, batch.into()).unwrap()).unwrap();
+    let out =
+        read_bytes(&set.predict_ipc(1, &PredictOptions::default(), batch.into()).unwrap()).unwrap();
     let pred = out.column(0).as_any().downcast_ref::<Float64Array>().unwrap();
     let (s0, s1) = (r.model(0), r.model(1));
     let (m0, m1) = (s0.get::<Linear>().unwrap(), s1.get::<Linear>().unwrap());
@@ -273,7 +274,8 @@ fn classifier_predictions_carry_probability_lists() {
     let r = Results::of(&train_ipc(&trainer, OPTIONS, ipc_buf(&[(g, y, xs)])).unwrap());
     let set = ModelSet::decode(&[Some(r.col::<BinaryArray>("model").value(0))]).unwrap();
     let batch = predict_batch(vec![Some(0), None], vec![vec![Some(4.0), Some(1.0)]]);
-    let out = read_bytes(&set.predict_ipc(2, batch.into()).unwrap()).unwrap();
+    let out =
+        read_bytes(&set.predict_ipc(2, &PredictOptions::default(), batch.into()).unwrap()).unwrap();
     let pred = out.column(0).as_any().downcast_ref::<Float64Array>().unwrap();
     assert_eq!(pred.value(0), 1.0);
     assert!(pred.is_null(1));
@@ -294,9 +296,15 @@ fn prediction_errors_are_clean() {
     );
     let set = ModelSet::decode(&[Some(r.col::<BinaryArray>("model").value(0))]).unwrap();
     let wrong_width = predict_batch(vec![Some(0)], vec![vec![Some(1.0)]]);
-    assert!(matches!(set.predict_ipc(1, wrong_width.into()), Err(Error::Schema { .. })));
+    assert!(matches!(
+        set.predict_ipc(1, &PredictOptions::default(), wrong_width.into()),
+        Err(Error::Schema { .. })
+    ));
     let out_of_set = predict_batch(vec![Some(3)], vec![vec![Some(1.0)], vec![Some(1.0)]]);
-    assert!(matches!(set.predict_ipc(1, out_of_set.into()), Err(Error::Schema { .. })));
+    assert!(matches!(
+        set.predict_ipc(1, &PredictOptions::default(), out_of_set.into()),
+        Err(Error::Schema { .. })
+    ));
     let e = ModelSet::decode(&[Some(b"MNFD\x01garbage")]).unwrap_err();
     assert!(e.to_string().contains("model 0"), "{e}");
 }

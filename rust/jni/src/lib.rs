@@ -10,12 +10,12 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use arrow_buffer::Buffer;
-use jni::objects::{JByteArray, JByteBuffer, JObject, JObjectArray, JString};
+use jni::objects::{JByteArray, JByteBuffer, JDoubleArray, JObject, JObjectArray, JString};
 use jni::sys::{jint, jlong};
 use jni::{Env, EnvUnowned};
 
 use manyfold_core::model::StoredModel;
-use manyfold_core::predict::ModelSet;
+use manyfold_core::predict::{ModelSet, PredictOptions};
 use manyfold_core::registry;
 use manyfold_core::train::{train_ipc, TrainOptions, Trainer};
 use manyfold_core::Error;
@@ -162,14 +162,37 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_predict<'local>(
     _this: JObject<'local>,
     handle: jlong,
     n_threads: jint,
+    options_json: JString<'local>,
     batch: JByteBuffer<'local>,
 ) -> JByteArray<'local> {
     bridge(&mut env, |env| {
         let set = handles::get(handle)?;
+        let options = PredictOptions::from_json(&string(env, &options_json, "optionsJson")?)?;
         // SAFETY: see `direct_bytes`; predict_ipc keeps nothing of its input.
         let batch = unsafe { direct_bytes(env, &batch, "batch")? };
-        let out = set.predict_ipc(threads(n_threads)?, batch)?;
+        let out = set.predict_ipc(threads(n_threads)?, &options, batch)?;
         Ok(env.byte_array_from_slice(&out)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_predictRow<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    handle: jlong,
+    features: JDoubleArray<'local>,
+) -> JDoubleArray<'local> {
+    bridge(&mut env, |env| {
+        if features.is_null() {
+            return Err(Error::invalid_param("features", "must not be null").into());
+        }
+        let set = handles::get(handle)?;
+        let mut x = vec![0.0; features.len(env)?];
+        features.get_region(env, 0, &mut x)?;
+        let out = set.predict_one(0, &x)?;
+        let array = JDoubleArray::new(env, out.len())?;
+        array.set_region(env, 0, &out)?;
+        Ok(array)
     })
 }
 

@@ -74,7 +74,8 @@ impl Algorithm for Logistic {
 pub struct LogisticParams {
     /// L2 penalty, >= 0. Default 0.0.
     pub reg_param: f64,
-    /// Maximum optimizer iterations, >= 1. Default 100.
+    /// Maximum optimizer iterations, >= 0 (0 returns the starting point, the class priors, as
+    /// Spark does). Default 100.
     pub max_iter: u32,
     /// Convergence tolerance, >= 0. Default 1e-6.
     pub tol: f64,
@@ -105,9 +106,6 @@ impl LogisticParams {
     pub fn validate(&self) -> Result<()> {
         check_non_negative("regParam", self.reg_param)?;
         check_non_negative("tol", self.tol)?;
-        if self.max_iter == 0 {
-            return Err(Error::invalid_param("maxIter", "must be >= 1, got 0"));
-        }
         if !matches!(self.family.as_str(), "auto" | "binomial" | "multinomial") {
             return Err(Error::invalid_param(
                 "family",
