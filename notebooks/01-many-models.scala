@@ -19,7 +19,7 @@ import org.apache.spark.sql.functions._
 
 import manyfold.ml.{Grouped, GroupedModel}
 import manyfold.ml.classification.LogisticRegression
-import manyfold.ml.regression.LinearRegression
+import manyfold.ml.regression.{LinearRegression, LinearRegressionModel}
 
 // COMMAND ----------
 
@@ -143,7 +143,7 @@ assert(predicted(2).isNullAt(predicted(2).fieldIndex("prediction")), "store-bad 
 val modelPath = java.nio.file.Files.createTempDirectory("manyfold-notebook").resolve("stores").toString
 // val modelPath = "dbfs:/tmp/manyfold/stores"
 storeModels.write.overwrite().save(modelPath)
-val reloaded = GroupedModel.load(modelPath)
+val reloaded = GroupedModel.load(modelPath).as[LinearRegressionModel]
 assert(reloaded.model("store-007").coefficients == m7.coefficients, "same coefficients")
 val again = reloaded.transform(newWeek).orderBy("store").collect()
 assert(again.toSeq == predicted.toSeq, "same predictions")

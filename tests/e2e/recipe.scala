@@ -20,7 +20,7 @@ import org.apache.spark.sql.{DataFrame, SparkSession}
 import org.apache.spark.sql.functions._
 
 import manyfold.ml.{Grouped, GroupedModel}
-import manyfold.ml.regression.LinearRegression
+import manyfold.ml.regression.{LinearRegression, LinearRegressionModel}
 
 object RecipeE2E {
   private val expectedSlopes = Map("a" -> 2.5, "b" -> 3.0)
@@ -92,7 +92,7 @@ object RecipeE2E {
     // Saved and reloaded: identical coefficients and predictions.
     val path = s"$outDir/recipe-model-${if (executors > 0) "cluster" else "local"}"
     gm.write.overwrite().save(path)
-    val loaded = GroupedModel.load(path)
+    val loaded = GroupedModel.load(path).as[LinearRegressionModel]
     expectedSlopes.keys.foreach { name =>
       check(loaded.model(name).coefficients == gm.model(name).coefficients, s"$name coefficients")
       check(loaded.model(name).intercept == gm.model(name).intercept, s"$name intercept")
@@ -107,7 +107,7 @@ object RecipeE2E {
     else println(s"e2e recipe: tasks ran on ${taskExecutors.asScala.toSet.mkString(", ")}")
   }
 
-  private def predictions(model: GroupedModel, df: DataFrame): Map[(String, Long), java.lang.Double] =
+  private def predictions(model: GroupedModel[_], df: DataFrame): Map[(String, Long), java.lang.Double] =
     model
       .transform(df)
       .select("dataset", "id", "prediction")

@@ -6,7 +6,7 @@ import org.apache.spark.sql.{DataFrame, Row, SparkSession}
 import org.apache.spark.sql.functions._
 
 import manyfold.ml.{Grouped, GroupedModel}
-import manyfold.ml.regression.LinearRegression
+import manyfold.ml.regression.{LinearRegression, LinearRegressionModel}
 
 /**
  * `make demo`: one linear regression per store for 1,200 generated stores (sales from price and
@@ -118,7 +118,10 @@ object ManyModelsDemo {
     good.unionByName(bad.toDF("store", "price", "promo", "sales"))
   }
 
-  private def printCoefficients(gm: GroupedModel, shown: Seq[String]): Unit = {
+  private def printCoefficients(
+      gm: GroupedModel[LinearRegressionModel],
+      shown: Seq[String]
+  ): Unit = {
     val t = "(true)"
     println(f"  ${"store"}%-11s ${"price"}%7s $t%6s ${"promo"}%9s $t%6s ${"intercept"}%11s $t%6s")
     shown.foreach { store =>
@@ -146,7 +149,7 @@ object ManyModelsDemo {
    * truth (more than 5 standard errors with 100 rows or more), and the bad stores fail.
    */
   private def check(
-      gm: GroupedModel,
+      gm: GroupedModel[LinearRegressionModel],
       stores: Int,
       trained: Seq[Row],
       failed: Seq[Row]

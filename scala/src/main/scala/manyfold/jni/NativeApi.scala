@@ -22,8 +22,19 @@ final class NativeApi private () {
       batch: java.nio.ByteBuffer
   ): Array[Byte]
   @native def openModels(models: Array[Array[Byte]]): Long
-  @native def predict(handle: Long, threads: Int, batch: java.nio.ByteBuffer): Array[Byte]
+  @native def predict(
+      handle: Long,
+      threads: Int,
+      optionsJson: String,
+      batch: java.nio.ByteBuffer
+  ): Array[Byte]
   @native def closeModels(handle: Long): Unit
+
+  /**
+   * Predicts one row with the first model of a set: `[defined (1 or 0), prediction, nRaw, raw...,
+   * nProb, prob...]` (nRaw and nProb 0 when absent).
+   */
+  @native def predictRow(handle: Long, features: Array[Double]): Array[Double]
   @native def describeModel(model: Array[Byte]): String
   @native def debugFail(kind: String): Unit
 }

@@ -36,9 +36,14 @@ object NativeCalls {
     handle
   }
 
-  private[manyfold] def predict(handle: Long, threads: Int, batch: ByteBuffer): Array[Byte] = {
+  private[manyfold] def predict(
+      handle: Long,
+      threads: Int,
+      optionsJson: String,
+      batch: ByteBuffer
+  ): Array[Byte] = {
     predictCount.incrementAndGet()
-    NativeApi.get.predict(handle, threads, batch)
+    NativeApi.get.predict(handle, threads, optionsJson, batch)
   }
 
   private[manyfold] def closeModels(handle: Long): Unit = {

@@ -23,7 +23,7 @@ trait GroupedParams extends Params {
     "groupCols",
     "columns whose distinct values define the groups, one model per group. Any orderable type. " +
       "Required (at least one), distinct names. Default: none",
-    NativeParams.distinctNames
+    manyfold.ml.param.ColumnNames.distinct
   )
 
   /**
@@ -76,10 +76,13 @@ trait GroupedParams extends Params {
   final def getNumPartitions: Int = $(numPartitions)
 
   /** Checks the group columns against a schema and the estimator's columns. */
-  private[manyfold] def validateGroupCols(schema: StructType, estimator: NativeParams): Unit = {
+  private[manyfold] def validateGroupCols(
+      schema: StructType,
+      estimator: NativeEstimator[_]
+  ): Unit = {
     require($(groupCols).nonEmpty, "no group columns: call setGroupCols(...) with at least one")
     val reserved = GroupedModel.resultColumns(estimator)
-    val features = if (estimator.usesInputCols) estimator.getInputCols.toSeq else Nil
+    val inputs = estimator.featureColumnNames ++ estimator.labelColumn ++ estimator.weightColumn
     $(groupCols).foreach { c =>
       val t = Schemas.field(schema, c, "group").dataType
       require(
@@ -92,8 +95,8 @@ trait GroupedParams extends Params {
           s"(${reserved.mkString(", ")}): rename it"
       )
       require(
-        c != estimator.getLabelCol && !features.contains(c),
-        s"the group column '$c' is also the label or a feature column"
+        !inputs.contains(c),
+        s"the group column '$c' is also a feature, label or weight column"
       )
     }
   }
@@ -113,12 +116,14 @@ trait GroupedParams extends Params {
  * class, too few rows, more than `maxRowsPerGroup` rows) gets a `failed` row with the reason, and
  * the other groups train; with `failOnGroupError` fit throws instead.
  */
-final class Grouped(override val uid: String, val estimator: NativeEstimator[_])
-    extends Estimator[GroupedModel]
+final class Grouped[M <: NativeModel[M]](
+    override val uid: String,
+    val estimator: NativeEstimator[M]
+) extends Estimator[GroupedModel[M]]
     with GroupedParams
     with MLWritable {
 
-  def this(estimator: NativeEstimator[_]) = this(Identifiable.randomUID("grouped"), estimator)
+  def this(estimator: NativeEstimator[M]) = this(Identifiable.randomUID("grouped"), estimator)
 
   def setGroupCols(cols: String*): this.type = set(groupCols, cols.toArray)
   def setMaxRowsPerGroup(value: Long): this.type = set(maxRowsPerGroup, value)
@@ -133,7 +138,7 @@ final class Grouped(override val uid: String, val estimator: NativeEstimator[_])
    * @throws IllegalStateException
    *   with `failOnGroupError`, naming the first failed group (in group key order) and why it failed
    */
-  override def fit(dataset: Dataset[_]): GroupedModel = {
+  override def fit(dataset: Dataset[_]): GroupedModel[M] = {
     transformSchema(dataset.schema, logging = true)
     val df = dataset.toDF
     val trained = GroupedTraining.train(
@@ -153,7 +158,9 @@ final class Grouped(override val uid: String, val estimator: NativeEstimator[_])
         )
       }
     }
-    copyValues(new GroupedModel(uid, estimator.copy(ParamMap.empty), models).setParent(this))
+    copyValues(
+      new GroupedModel[M](uid, estimator.copy(ParamMap.empty), models).setParent(this)
+    )
   }
 
   override def transformSchema(schema: StructType): StructType = {
@@ -161,20 +168,21 @@ final class Grouped(override val uid: String, val estimator: NativeEstimator[_])
     estimator.transformSchema(schema)
   }
 
-  override def copy(extra: ParamMap): Grouped =
-    copyValues(new Grouped(uid, estimator.copy(extra)), extra)
+  override def copy(extra: ParamMap): Grouped[M] =
+    copyValues(new Grouped[M](uid, estimator.copy(extra)), extra)
 
   override def write: MLWriter = new Grouped.GroupedWriter(this)
 }
 
-object Grouped extends MLReadable[Grouped] {
+object Grouped extends MLReadable[Grouped[_]] {
 
   /** Groups an estimator: its params and columns are used for every group. */
-  def apply(estimator: NativeEstimator[_]): Grouped = new Grouped(estimator)
+  def apply[M <: NativeModel[M]](estimator: NativeEstimator[M]): Grouped[M] =
+    new Grouped[M](estimator)
 
-  override def read: MLReader[Grouped] = new GroupedReader
+  override def read: MLReader[Grouped[_]] = new GroupedReader
 
-  override def load(path: String): Grouped = super.load(path)
+  override def load(path: String): Grouped[_] = super.load(path)
 
   /** Embeds the estimator (class, uid, params) in the metadata JSON of a Grouped stage. */
   private[manyfold] def estimatorMetadata(
@@ -185,7 +193,10 @@ object Grouped extends MLReadable[Grouped] {
       ("estimator" -> ManyfoldMetadata.toJson(estimator, sc))
 
   /** The estimator embedded by [[estimatorMetadata]], with its params. */
-  private[manyfold] def estimatorFrom(metadata: JValue, path: String): NativeEstimator[_] = {
+  private[manyfold] def estimatorFrom[M <: NativeModel[M]](
+      metadata: JValue,
+      path: String
+  ): NativeEstimator[M] = {
     val saved = ManyfoldMetadata.fromJson(metadata \ "estimator")
     val cls = Class.forName(saved.className, true, getClass.getClassLoader)
     require(
@@ -193,20 +204,21 @@ object Grouped extends MLReadable[Grouped] {
       s"the estimator saved at $path is a ${saved.className}, not a manyfold estimator"
     )
     val estimator =
-      cls.getConstructor(classOf[String]).newInstance(saved.uid).asInstanceOf[NativeEstimator[_]]
+      cls.getConstructor(classOf[String]).newInstance(saved.uid).asInstanceOf[NativeEstimator[M]]
     saved.setParams(estimator)
     estimator
   }
 
-  private class GroupedWriter(instance: Grouped) extends MLWriter {
+  private class GroupedWriter(instance: Grouped[_]) extends MLWriter {
     override protected def saveImpl(path: String): Unit =
       ManyfoldMetadata.save(instance, path, sc, Some(estimatorMetadata(instance.estimator, sc)))
   }
 
-  private class GroupedReader extends MLReader[Grouped] {
-    override def load(path: String): Grouped = {
-      val metadata = ManyfoldMetadata.load(path, sc, classOf[Grouped].getName)
-      val grouped = new Grouped(metadata.uid, estimatorFrom(metadata.json, path))
+  private class GroupedReader extends MLReader[Grouped[_]] {
+    override def load(path: String): Grouped[_] = {
+      val metadata = ManyfoldMetadata.load(path, sc, classOf[Grouped[_]].getName)
+      // The model type is not known statically when loading; erased at run time anyway.
+      val grouped = new Grouped[Nothing](metadata.uid, estimatorFrom[Nothing](metadata.json, path))
       metadata.setParams(grouped)
       grouped
     }

@@ -1,6 +1,7 @@
 package manyfold.ml
 
 import scala.collection.JavaConverters._
+import scala.reflect.ClassTag
 
 import manyfold.jni.NativeCalls
 import org.apache.spark.broadcast.Broadcast
@@ -24,11 +25,11 @@ import org.apache.spark.sql.types._
  * (prediction; for a classifier also probability and raw prediction). A row whose group is not in
  * [[models]], or whose group failed, gets null outputs, as does a row with a null feature.
  */
-final class GroupedModel private[manyfold] (
+final class GroupedModel[M <: NativeModel[M]] private[manyfold] (
     override val uid: String,
-    val estimator: NativeEstimator[_],
+    val estimator: NativeEstimator[M],
     val models: DataFrame
-) extends Model[GroupedModel]
+) extends Model[GroupedModel[M]]
     with GroupedParams
     with MLWritable {
 
@@ -49,24 +50,22 @@ final class GroupedModel private[manyfold] (
   /** The number of features of the models (all groups share the columns); 0 if none trained. */
   @transient lazy val numFeatures: Int =
     okRows.headOption
-      .map(r => estimator.anyModelOf(r.getAs[Array[Byte]]("model")).numFeatures)
+      .map(r => estimator.modelOf(r.getAs[Array[Byte]]("model")).nativeNumFeatures)
       .getOrElse(0)
 
   /** The number of groups, trained or failed. */
   def numGroups: Int = table.length
 
   /**
-   * The model of one group, given its key values in the order of the group columns. It is a
-   * [[manyfold.ml.regression.LinearRegressionModel]] or
-   * [[manyfold.ml.classification.LogisticRegressionModel]] (as the estimator), typed as their
-   * common base [[NativeModel]] so that `coefficients` and `intercept` need no cast.
+   * The model of one group, given its key values in the order of the group columns: a model of the
+   * estimator's type (a `LinearRegressionModel` for a `LinearRegression`, ...).
    *
    * @throws NoSuchElementException
    *   if no group has this key
    * @throws IllegalStateException
    *   if the group failed to train, with the reason
    */
-  def model(keys: Any*): NativeModel[_] = {
+  def model(keys: Any*): M = {
     val cols = groupColumns.toSeq
     require(
       keys.length == cols.length,
@@ -81,12 +80,28 @@ final class GroupedModel private[manyfold] (
         s"group ${GroupedModel.describeKey(cols, keys)} failed: ${row.getAs[String]("error")}"
       )
     }
-    estimator.anyModelOf(row.getAs[Array[Byte]]("model"))
+    estimator.modelOf(row.getAs[Array[Byte]]("model"))
+  }
+
+  /**
+   * This model typed by its per-group model class, for a model whose type is not known statically
+   * (`GroupedModel.load(path).as[LinearRegressionModel]`).
+   *
+   * @throws IllegalArgumentException
+   *   if the groups' models are of another class
+   */
+  def as[T <: NativeModel[T]](implicit tag: ClassTag[T]): GroupedModel[T] = {
+    val actual = estimator.modelOf(Array.emptyByteArray).getClass
+    require(
+      tag.runtimeClass.isAssignableFrom(actual),
+      s"this GroupedModel holds ${actual.getSimpleName} models, not ${tag.runtimeClass.getSimpleName}"
+    )
+    this.asInstanceOf[GroupedModel[T]]
   }
 
   override def transformSchema(schema: StructType): StructType = {
     groupColumns.foreach(c => Schemas.field(schema, c, "group"))
-    val out = estimator.validateAndTransformSchema(schema, fitting = false)
+    val out = estimator.checkAndTransformSchema(schema, fitting = false)
     if (estimator.usesInputCols && numFeatures > 0) {
       require(
         estimator.getInputCols.length == numFeatures,
@@ -153,7 +168,7 @@ final class GroupedModel private[manyfold] (
       case e: Exception =>
         // Name the first group whose bytes do not decode.
         okRows.foreach { r =>
-          try estimator.anyModelOf(r.getAs[Array[Byte]]("model")).validate("")
+          try estimator.modelOf(r.getAs[Array[Byte]]("model")).validate("")
           catch {
             case _: Exception =>
               val key =
@@ -168,20 +183,20 @@ final class GroupedModel private[manyfold] (
     }
   }
 
-  override def copy(extra: ParamMap): GroupedModel =
-    copyValues(new GroupedModel(uid, estimator.copy(extra), models), extra).setParent(parent)
+  override def copy(extra: ParamMap): GroupedModel[M] =
+    copyValues(new GroupedModel[M](uid, estimator.copy(extra), models), extra).setParent(parent)
 
   override def write: MLWriter = new GroupedModel.GroupedModelWriter(this)
 }
 
-object GroupedModel extends MLReadable[GroupedModel] {
+object GroupedModel extends MLReadable[GroupedModel[_]] {
 
   private val KeyPrefix = "__manyfold_key_"
   private val IndexColumn = "__manyfold_model"
 
-  override def read: MLReader[GroupedModel] = new GroupedModelReader
+  override def read: MLReader[GroupedModel[_]] = new GroupedModelReader
 
-  override def load(path: String): GroupedModel = super.load(path)
+  override def load(path: String): GroupedModel[_] = super.load(path)
 
   /** The columns of [[GroupedModel.models]] after the group columns. */
   private[manyfold] def resultColumns(estimator: NativeParams): Seq[String] = {
@@ -229,7 +244,7 @@ object GroupedModel extends MLReadable[GroupedModel] {
     spark.createDataFrame(rows.toSeq.asJava, schema)
   }
 
-  private class GroupedModelWriter(instance: GroupedModel) extends MLWriter {
+  private class GroupedModelWriter(instance: GroupedModel[_]) extends MLWriter {
     override protected def saveImpl(path: String): Unit = {
       ManyfoldMetadata.save(
         instance,
@@ -241,15 +256,15 @@ object GroupedModel extends MLReadable[GroupedModel] {
     }
   }
 
-  private class GroupedModelReader extends MLReader[GroupedModel] {
-    override def load(path: String): GroupedModel = {
-      val metadata = ManyfoldMetadata.load(path, sc, classOf[GroupedModel].getName)
-      val estimator = Grouped.estimatorFrom(metadata.json, path)
+  private class GroupedModelReader extends MLReader[GroupedModel[_]] {
+    override def load(path: String): GroupedModel[_] = {
+      val metadata = ManyfoldMetadata.load(path, sc, classOf[GroupedModel[_]].getName)
+      val estimator = Grouped.estimatorFrom[Nothing](metadata.json, path)
       // The table is small (one row per group) and needed on the driver to predict: keep it
       // in memory rather than re-reading the files at every use.
       val stored = sparkSession.read.parquet(Grouped.dataPath(path))
       val models = sparkSession.createDataFrame(stored.collect().toSeq.asJava, stored.schema)
-      val model = new GroupedModel(metadata.uid, estimator, models)
+      val model = new GroupedModel[Nothing](metadata.uid, estimator, models)
       metadata.setParams(model)
       model.validate(s"the model saved at $path")
       model

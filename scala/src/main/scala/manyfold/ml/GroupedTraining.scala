@@ -38,7 +38,8 @@ private[manyfold] object GroupedTraining {
   final case class Plan(
       algorithm: String,
       paramsJson: String,
-      label: String,
+      label: Option[String],
+      weight: Option[String],
       layout: FeatureLayout,
       keyTypes: Seq[DataType],
       metricColumns: Seq[String],
@@ -61,13 +62,16 @@ private[manyfold] object GroupedTraining {
       maxRowsPerGroup: Long,
       numPartitions: Int
   ): Array[Trained] = {
-    estimator.validateAndTransformSchema(df.schema, fitting = true)
+    estimator.checkAndTransformSchema(df.schema, fitting = true)
     if (df.isEmpty) throw new IllegalArgumentException("the training DataFrame is empty")
     val layout = estimator.featureLayout(vectorSize(df, estimator.getFeaturesCol))
     val keyFields = groupCols.map(c => Schemas.field(df.schema, c, "group"))
+    // Row layout: group keys, then label and weight when present, then features.
+    val label = estimator.labelColumn
+    val weight = estimator.weightColumn
     val selected = df.select(
       groupCols.map(Schemas.column) ++
-        Seq(Schemas.column(estimator.getLabelCol).cast(DoubleType)) ++
+        (label.toSeq ++ weight).map(c => Schemas.column(c).cast(DoubleType)) ++
         estimator.featureExpressions: _*
     )
     val keys = groupCols.map(Schemas.column)
@@ -79,7 +83,8 @@ private[manyfold] object GroupedTraining {
     val plan = Plan(
       algorithm = estimator.algorithm,
       paramsJson = estimator.paramsJson,
-      label = estimator.getLabelCol,
+      label = label,
+      weight = weight,
       layout = layout,
       keyTypes = keyFields.map(_.dataType),
       metricColumns = estimator.metricColumns,
@@ -151,8 +156,8 @@ private[manyfold] object GroupedTraining {
     }
 
   /**
-   * Trains the groups of one partition, whose rows are (key columns..., label, features...) sorted
-   * by key. Rows are copied into Arrow as they stream by; none is kept.
+   * Trains the groups of one partition, whose rows are (key columns..., [label], [weight],
+   * features...) sorted by key. Rows are copied into Arrow as they stream by; none is kept.
    */
   def trainPartition(plan: Plan, rows: Iterator[InternalRow]): Iterator[Trained] = {
     if (!rows.hasNext) return Iterator.empty
@@ -160,9 +165,8 @@ private[manyfold] object GroupedTraining {
     val keyOf = UnsafeProjection.create(plan.keyTypes.zipWithIndex.map { case (t, i) =>
       BoundReference(i, t, nullable = true): Expression
     })
-    val batch = BatchBuilder.training(
-      BatchColumn.label(plan.label) +: BatchColumn.features(plan.layout.names)
-    )
+    val scalars = plan.label.map(BatchColumn.label).toSeq ++ plan.weight.map(BatchColumn.weight)
+    val batch = BatchBuilder.training(scalars ++ BatchColumn.features(plan.layout.names))
     var closed = false
     def close(): Unit = if (!closed) { closed = true; batch.close() }
     Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
@@ -224,8 +228,13 @@ private[manyfold] object GroupedTraining {
             batchKeys.remove(batchKeys.length - 1)
           } else {
             val at = batch.addRow(batchKeys.length - 1)
-            if (row.isNullAt(k)) batch.setNull(0, at) else batch.setDouble(0, at, row.getDouble(k))
-            ArrowBatches.writeFeatures(row, k + 1, plan.layout, batch, 1, at)
+            var j = 0
+            while (j < scalars.length) {
+              if (row.isNullAt(k + j)) batch.setNull(j, at)
+              else batch.setDouble(j, at, row.getDouble(k + j))
+              j += 1
+            }
+            ArrowBatches.writeFeatures(row, k + j, plan.layout, batch, j, at)
           }
         }
       }

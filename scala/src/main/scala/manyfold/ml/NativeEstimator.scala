@@ -7,21 +7,22 @@ import org.apache.spark.sql.Dataset
 import org.apache.spark.sql.types.StructType
 
 /**
- * An estimator trained by the native library: [[manyfold.ml.regression.LinearRegression]] or
- * [[manyfold.ml.classification.LogisticRegression]]. It fits one model on a whole DataFrame, or,
- * wrapped in [[Grouped]], one model per group.
+ * An estimator trained by the native library, mixed into Spark's own base class where one fits
+ * (`Regressor`, `ProbabilisticClassifier`; plain `Estimator` for k-means), so that Spark's tools
+ * that expect those accept it. It fits one model on a whole DataFrame, or, wrapped in [[Grouped]],
+ * one model per group.
  *
  * `fit` on its own trains a single model in a single Spark task: every row goes to that task, which
  * trains on them all at once, so the DataFrame must fit in one executor's memory and may hold at
  * most [[NativeEstimator.MaxRowsPerFit]] rows. For more data per model use Spark's own estimators;
  * manyfold's strength is many models (see [[Grouped]]).
  */
-abstract class NativeEstimator[M <: NativeModel[M]]
+trait NativeEstimator[M <: NativeModel[M]]
     extends Estimator[M]
     with NativeParams
     with DefaultParamsWritable {
 
-  /** The native algorithm name: "linear" or "logistic". */
+  /** The native algorithm name (the registry's), e.g. "linear". */
   private[manyfold] def algorithm: String
 
   /** This estimator's hyperparameters as the native params JSON (Spark's param names). */
@@ -40,11 +41,8 @@ abstract class NativeEstimator[M <: NativeModel[M]]
   private[manyfold] def modelOf(modelBytes: Array[Byte]): M =
     copyValues(newModel(uid, modelBytes)).setParent(this)
 
-  /** [[modelOf]] for callers holding a `NativeEstimator[_]`, to whom `M` is unknown. */
-  private[manyfold] def anyModelOf(modelBytes: Array[Byte]): NativeModel[_] = modelOf(modelBytes)
-
   /**
-   * Trains one model on the whole DataFrame (in one task; see the class documentation).
+   * Trains one model on the whole DataFrame (in one task; see the trait documentation).
    *
    * @throws IllegalArgumentException
    *   for a missing or non-numeric column, or an empty DataFrame
@@ -74,8 +72,11 @@ abstract class NativeEstimator[M <: NativeModel[M]]
     modelOf(result.model)
   }
 
+  /** Spark's `Predictor.train`, for the estimators that extend a Spark predictor: [[fit]]. */
+  protected def train(dataset: Dataset[_]): M = fit(dataset)
+
   override def transformSchema(schema: StructType): StructType =
-    validateAndTransformSchema(schema, fitting = true)
+    checkAndTransformSchema(schema, fitting = true)
 
   override def copy(extra: ParamMap): NativeEstimator[M]
 }

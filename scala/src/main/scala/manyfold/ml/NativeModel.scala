@@ -13,19 +13,20 @@ import org.json4s.jackson.JsonMethods.parse
 
 /**
  * A model trained by the native library: its state is the model bytes (docs/native-interface.md,
- * "The model format"), which it predicts with through JNI. This is the type [[GroupedModel.model]]
- * returns, so that `coefficients` and `intercept` can be read without a cast whichever algorithm
- * trained it.
+ * "The model format"), which it predicts with through JNI. Mixed into Spark's own model base class
+ * where one fits (`RegressionModel`, `ProbabilisticClassificationModel`).
  *
- * `transform` adds the prediction column (and a classifier's probability and raw prediction); a row
- * with a null feature gets null there. NaN and infinite features propagate into the prediction.
+ * `transform` is vectorized: rows go to the native library in Arrow batches. It adds the prediction
+ * column (and a classifier's raw prediction and probability); a row with a null feature gets null
+ * there. NaN and infinite features propagate into the prediction. `predict(features)` on one Vector
+ * goes through the native library too, with the decoded model cached ([[ModelHandles]]).
  */
-abstract class NativeModel[M <: NativeModel[M]](private[manyfold] val bytes: Array[Byte])
-    extends Model[M]
-    with NativeParams
-    with MLWritable {
+trait NativeModel[M <: NativeModel[M]] extends Model[M] with NativeParams with MLWritable {
 
-  /** The algorithm whose bytes this model class holds ("linear" or "logistic"). */
+  /** The model bytes. */
+  private[manyfold] def bytes: Array[Byte]
+
+  /** The algorithm whose bytes this model class holds (the native registry's name). */
   private[manyfold] def expectedAlgorithm: String
 
   /** The model bytes (a copy): they can be stored anywhere and given to `fromBytes` again. */
@@ -38,21 +39,15 @@ abstract class NativeModel[M <: NativeModel[M]](private[manyfold] val bytes: Arr
   /** The feature names the model was trained with (for a Vector column `features[0]`, ...). */
   def featureNames: Array[String] = (description \ "featureNames").extract[Array[String]]
 
-  /** The number of features the model expects. */
-  def numFeatures: Int = featureNames.length
-
-  /** The coefficients, one per feature, on the original scale of the features. */
-  def coefficients: Vector
-
-  /** The intercept (0.0 when fitIntercept was false). */
-  def intercept: Double
+  /** The number of features the model expects (Spark's `numFeatures`). */
+  private[manyfold] def nativeNumFeatures: Int = featureNames.length
 
   override def transformSchema(schema: StructType): StructType = {
-    val out = validateAndTransformSchema(schema, fitting = false)
+    val out = checkAndTransformSchema(schema, fitting = false)
     if (usesInputCols) {
       require(
-        $(inputCols).length == numFeatures,
-        s"the model has $numFeatures features but inputCols names ${$(inputCols).length}: " +
+        $(inputCols).length == nativeNumFeatures,
+        s"the model has $nativeNumFeatures features but inputCols names ${$(inputCols).length}: " +
           $(inputCols).mkString(", ")
       )
     }
@@ -62,6 +57,15 @@ abstract class NativeModel[M <: NativeModel[M]](private[manyfold] val bytes: Arr
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)
     NativePrediction.transformWithOneModel(dataset.toDF, this)
+  }
+
+  /** One row's prediction through the native library (the decoded model is cached). */
+  private[manyfold] def predictOne(features: Vector): RowPrediction = {
+    require(
+      features.size == nativeNumFeatures,
+      s"the model has $nativeNumFeatures features, the vector has ${features.size}"
+    )
+    RowPrediction(ModelHandles.predictRow(bytes, features.toArray))
   }
 
   /** Checks that the bytes decode as a model of this class's algorithm. */
@@ -94,7 +98,7 @@ object NativeModel {
 private[manyfold] class NativeModelWriter(instance: NativeModel[_]) extends MLWriter {
   override protected def saveImpl(path: String): Unit = {
     val extra = ("algorithm" -> instance.expectedAlgorithm) ~
-      ("numFeatures" -> instance.numFeatures)
+      ("numFeatures" -> instance.nativeNumFeatures)
     ManyfoldMetadata.save(instance, path, sc, Some(extra))
     sparkSession
       .createDataFrame(Seq(Tuple1(instance.bytes)))

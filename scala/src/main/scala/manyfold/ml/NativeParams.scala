@@ -1,78 +1,36 @@
 package manyfold.ml
 
 import manyfold.arrow.FeatureLayout
-import org.apache.spark.ml.linalg.SQLDataTypes
-import org.apache.spark.ml.param.{Param, Params, StringArrayParam}
+import manyfold.ml.param.{HasInputCols, HasWeightCol}
+import org.apache.spark.ml.param.{DoubleArrayParam, Param, Params}
 import org.apache.spark.sql.Column
-import org.apache.spark.sql.functions.col
 import org.apache.spark.sql.types._
+import org.json4s.JsonDSL._
+import org.json4s.jackson.JsonMethods.{compact, render}
 
 /**
  * The columns every manyfold estimator and model reads and writes. Features come either from
  * `inputCols` (plain numeric columns, no VectorAssembler needed) or, when `inputCols` is empty,
- * from the ML Vector column `featuresCol`.
+ * from the ML Vector column `featuresCol`. `featuresCol` and `predictionCol` are Spark's own params
+ * for the stages that extend Spark's predictors, [[manyfold.ml.param.HasFeaturesAndPredictionCols]]
+ * for the others.
  */
-trait NativeParams extends Params {
+trait NativeParams extends Params with HasInputCols {
 
-  /**
-   * Param for the features column, an ML Vector; used when `inputCols` is empty. Default
-   * "features".
-   */
-  final val featuresCol: Param[String] = new Param[String](
-    this,
-    "featuresCol",
-    "features column (an ML Vector, dense or sparse), used when inputCols is empty. " +
-      "Non-empty. Default: features",
-    NativeParams.nonEmptyName
-  )
+  def featuresCol: Param[String]
+  def predictionCol: Param[String]
+  def getFeaturesCol: String
+  def getPredictionCol: String
 
-  /**
-   * Param for the numeric feature columns (byte, short, int, long, float, double or decimal), used
-   * instead of `featuresCol` when non-empty. Distinct, non-empty names. Default: empty.
-   */
-  final val inputCols: StringArrayParam = new StringArrayParam(
-    this,
-    "inputCols",
-    "numeric feature columns (byte, short, int, long, float, double or decimal), used instead " +
-      "of featuresCol when non-empty. Distinct, non-empty names. Default: empty",
-    NativeParams.distinctNames
-  )
+  /** The label column, for supervised algorithms. */
+  private[manyfold] def labelColumn: Option[String] = None
 
-  /** Param for the numeric label column. Default "label". */
-  final val labelCol: Param[String] = new Param[String](
-    this,
-    "labelCol",
-    "label column (numeric). Non-empty. Default: label",
-    NativeParams.nonEmptyName
-  )
-
-  /** Param for the prediction column that transform adds (double). Default "prediction". */
-  final val predictionCol: Param[String] = new Param[String](
-    this,
-    "predictionCol",
-    "prediction column that transform adds (double, null when a feature is null). " +
-      "Non-empty. Default: prediction",
-    NativeParams.nonEmptyName
-  )
-
-  setDefault(
-    featuresCol -> "features",
-    inputCols -> Array.empty[String],
-    labelCol -> "label",
-    predictionCol -> "prediction"
-  )
-
-  final def getFeaturesCol: String = $(featuresCol)
-  final def getInputCols: Array[String] = $(inputCols)
-  final def getLabelCol: String = $(labelCol)
-  final def getPredictionCol: String = $(predictionCol)
-
-  final def setFeaturesCol(value: String): this.type = set(featuresCol, value)
-  final def setInputCols(value: Array[String]): this.type = set(inputCols, value)
-  final def setInputCols(first: String, more: String*): this.type =
-    set(inputCols, (first +: more).toArray)
-  final def setLabelCol(value: String): this.type = set(labelCol, value)
-  final def setPredictionCol(value: String): this.type = set(predictionCol, value)
+  /** The sample weight column, when the stage takes weights and one is set. */
+  private[manyfold] def weightColumn: Option[String] = this match {
+    case w: HasWeightCol if w.isDefined(w.weightCol) && w.getWeightCol.nonEmpty =>
+      Some(w.getWeightCol)
+    case _ => None
+  }
 
   /**
    * The columns that transform adds, in order, with their kind; a classifier adds its raw
@@ -81,14 +39,21 @@ trait NativeParams extends Params {
   private[manyfold] def outputColumns: Seq[(String, OutputKind)] =
     Seq($(predictionCol) -> OutputKind.Prediction)
 
+  /** Options of the native prediction call (JSON): classifiers' `thresholds` when set. */
+  private[manyfold] def predictionOptions: String = "{}"
+
   /** Whether features come from `inputCols` (else from the Vector column `featuresCol`). */
   private[manyfold] def usesInputCols: Boolean = $(inputCols).nonEmpty
 
+  /** The feature column names: `inputCols`, or the Vector column. */
+  private[manyfold] def featureColumnNames: Seq[String] =
+    if (usesInputCols) $(inputCols).toSeq else Seq($(featuresCol))
+
   /**
-   * Checks the schema for training (`fitting`: features and label) or prediction (features, and
-   * that the output columns are new), and returns the schema transform produces.
+   * Checks the schema for training (`fitting`: features, label, weight) or prediction (features,
+   * and that the output columns are new), and returns the schema transform produces.
    */
-  private[manyfold] def validateAndTransformSchema(
+  private[manyfold] def checkAndTransformSchema(
       schema: StructType,
       fitting: Boolean
   ): StructType = {
@@ -98,11 +63,14 @@ trait NativeParams extends Params {
       Schemas.requireVector(schema, $(featuresCol))
     }
     if (fitting) {
-      Schemas.requireNumeric(schema, $(labelCol), "label")
-      val features = if (usesInputCols) $(inputCols).toSeq else Seq($(featuresCol))
+      val roles = labelColumn.map(_ -> "label").toSeq ++ weightColumn.map(_ -> "weight")
+      roles.foreach { case (c, role) =>
+        Schemas.requireNumeric(schema, c, role)
+        require(!featureColumnNames.contains(c), s"the $role column '$c' is also a feature column")
+      }
       require(
-        !features.contains($(labelCol)),
-        s"the label column '${$(labelCol)}' is also a feature column"
+        roles.map(_._1).distinct.length == roles.length,
+        s"the label and weight columns must differ, both are '${roles.head._1}'"
       )
     }
     val outputs = outputColumns.map(_._1)
@@ -132,65 +100,31 @@ trait NativeParams extends Params {
     else FeatureLayout.vector($(featuresCol), vectorSize)
 }
 
-private[manyfold] object NativeParams {
+/** The params of a supervised stage: its label column is Spark's `labelCol`. */
+trait NativePredictorParams extends NativeParams {
 
-  /** Validator of a column-name param. */
-  val nonEmptyName: String => Boolean = _.nonEmpty
+  def labelCol: Param[String]
+  def getLabelCol: String
 
-  /** Validator of a column-names param: non-empty names, none twice. */
-  val distinctNames: Array[String] => Boolean = a =>
-    a.forall(_.nonEmpty) && a.distinct.length == a.length
+  private[manyfold] override def labelColumn: Option[String] = Some($(labelCol))
 }
 
-/** What an output column of transform holds. */
-sealed abstract class OutputKind(val dataType: DataType) extends Serializable
+/**
+ * The params of a classifier: Spark's `rawPredictionCol`, `probabilityCol` (either may be empty to
+ * omit it) and `thresholds`, from Spark's classifier base classes.
+ */
+trait NativeClassifierParams extends NativePredictorParams {
 
-object OutputKind {
-  case object Prediction extends OutputKind(DoubleType)
-  case object RawPrediction extends OutputKind(SQLDataTypes.VectorType)
-  case object Probability extends OutputKind(SQLDataTypes.VectorType)
-}
+  def rawPredictionCol: Param[String]
+  def probabilityCol: Param[String]
+  def thresholds: DoubleArrayParam
 
-/** Schema checks shared by the stages, each failing with a message naming the column. */
-private[manyfold] object Schemas {
+  private[manyfold] override def predictionOptions: String =
+    if (isDefined(thresholds)) compact(render("thresholds" -> $(thresholds).toSeq)) else "{}"
 
-  /** A column by its exact name (dots and backticks in names are taken literally). */
-  def column(name: String): Column = col("`" + name.replace("`", "``") + "`")
-
-  def field(schema: StructType, name: String, role: String): StructField =
-    schema.fields.find(_.name == name).getOrElse {
-      throw new IllegalArgumentException(
-        s"the $role column '$name' does not exist; the columns are: " +
-          schema.fieldNames.mkString(", ")
-      )
-    }
-
-  def requireNumeric(schema: StructType, name: String, role: String): Unit =
-    field(schema, name, role).dataType match {
-      case _: NumericType =>
-      case other =>
-        throw new IllegalArgumentException(
-          s"the $role column '$name' must be numeric (byte, short, int, long, float, double " +
-            s"or decimal) but is ${other.simpleString}"
-        )
-    }
-
-  def requireVector(schema: StructType, name: String): Unit = {
-    val t = field(schema, name, "features").dataType
-    require(
-      t == SQLDataTypes.VectorType,
-      s"the features column '$name' must be an ML Vector (or set inputCols to plain numeric " +
-        s"columns) but is ${t.simpleString}"
-    )
-  }
-
-  /** Whether Spark can sort and hash-partition by a column of this type. */
-  def orderable(t: DataType): Boolean = t match {
-    case _: NumericType | StringType | BinaryType | BooleanType | DateType | TimestampType |
-        TimestampNTZType | NullType =>
-      true
-    case ArrayType(e, _) => orderable(e)
-    case StructType(fields) => fields.forall(f => orderable(f.dataType))
-    case _ => false
-  }
+  private[manyfold] override def outputColumns: Seq[(String, OutputKind)] =
+    Seq(
+      $(rawPredictionCol) -> OutputKind.RawPrediction,
+      $(probabilityCol) -> OutputKind.Probability
+    ).filter(_._1.nonEmpty) ++ super.outputColumns
 }

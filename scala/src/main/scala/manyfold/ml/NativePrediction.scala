@@ -29,6 +29,7 @@ private[manyfold] object NativePrediction {
       featurePos: Int,
       layout: FeatureLayout,
       outputs: Seq[OutputKind],
+      optionsJson: String,
       batchRows: Int
   )
 
@@ -40,7 +41,7 @@ private[manyfold] object NativePrediction {
       originalColumns = df.columns.toSeq.map(Schemas.column),
       modelIndex = lit(0),
       params = model,
-      numFeatures = model.numFeatures,
+      numFeatures = model.nativeNumFeatures,
       models = () => Array(bytes),
       outSchema = model.transformSchema(df.schema)
     )
@@ -75,6 +76,7 @@ private[manyfold] object NativePrediction {
       featurePos = if (params.usesInputCols) n + 1 else outSchema.fieldIndex(params.getFeaturesCol),
       layout = params.featureLayout(numFeatures),
       outputs = params.outputColumns.map(_._2),
+      optionsJson = params.predictionOptions,
       batchRows = BatchRows
     )
     selected.mapPartitions(rows => predictPartition(plan, models, rows))(Encoders.row(outSchema))
@@ -115,7 +117,7 @@ private[manyfold] object NativePrediction {
       val predictions =
         try
           ArrowBatches.readPredictions(
-            NativeCalls.predict(handle, threads, ipc.byteBuffer),
+            NativeCalls.predict(handle, threads, plan.optionsJson, ipc.byteBuffer),
             buffered.length
           )
         finally ipc.close()

@@ -39,7 +39,9 @@ class NativeErrorsSuite extends AnyFunSuite {
     )
     intercept[NativeException](api.describeModel(Array[Byte](1, 2, 3)))
     intercept[IllegalArgumentException](api.closeModels(123456789L))
-    intercept[IllegalArgumentException](api.predict(123456789L, 1, direct(Array.emptyByteArray)))
+    intercept[IllegalArgumentException](
+      api.predict(123456789L, 1, "{}", direct(Array.emptyByteArray))
+    )
   }
 
   test("a batch must be a direct ByteBuffer, never a heap one") {

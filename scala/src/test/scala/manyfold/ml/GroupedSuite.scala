@@ -210,7 +210,8 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     val plan = GroupedTraining.Plan(
       "linear",
       new LinearRegression().paramsJson,
-      "y",
+      label = Some("y"),
+      weight = None,
       FeatureLayout.columns(Seq("x")),
       Seq(StringType),
       Seq("rmse", "r2"),

@@ -61,7 +61,8 @@ class PersistenceSuite extends AnyFunSuite with SharedSpark with BeforeAndAfterA
       df.union(spark.createDataFrame(Seq(("zz", 1.0, 1.0, 1.0, 1.0))).toDF(df.columns: _*))
     val model = Grouped(lr).setGroupCols("g").setMaxRowsPerGroup(1000).fit(withBad)
     model.write.save(path("grouped"))
-    val loaded = GroupedModel.load(path("grouped"))
+    val loaded =
+      GroupedModel.load(path("grouped")).asInstanceOf[GroupedModel[LinearRegressionModel]]
 
     assert(
       loaded.uid == model.uid && loaded.getGroupCols.toSeq == Seq(
@@ -86,7 +87,7 @@ class PersistenceSuite extends AnyFunSuite with SharedSpark with BeforeAndAfterA
 
     // Spark's layout: metadata names the class, the estimator and the group columns.
     val meta = metadata("grouped")
-    assert((meta \ "class").extract[String] == classOf[GroupedModel].getName)
+    assert((meta \ "class").extract[String] == classOf[GroupedModel[_]].getName)
     assert((meta \ "estimatorClass").extract[String] == classOf[LinearRegression].getName)
     assert((meta \ "paramMap" \ "groupCols").extract[Seq[String]] == Seq("g"))
     assert((meta \ "estimator" \ "paramMap" \ "predictionCol").extract[String] == "yhat")

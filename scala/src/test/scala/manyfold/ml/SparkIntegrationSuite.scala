@@ -43,7 +43,7 @@ class SparkIntegrationSuite extends AnyFunSuite with SharedSpark {
     val dir = Files.createTempDirectory("manyfold-pipeline").resolve("model").toString
     fitted.write.save(dir)
     val loaded = PipelineModel.load(dir)
-    assert(loaded.stages.last.isInstanceOf[GroupedModel])
+    assert(loaded.stages.last.isInstanceOf[GroupedModel[_]])
     assert(
       loaded.transform(df).select("prediction").collect().toSeq == out
         .select("prediction")
@@ -51,7 +51,7 @@ class SparkIntegrationSuite extends AnyFunSuite with SharedSpark {
         .toSeq
     )
     pipeline.write.save(dir + "-unfitted")
-    assert(Pipeline.load(dir + "-unfitted").getStages.last.isInstanceOf[Grouped])
+    assert(Pipeline.load(dir + "-unfitted").getStages.last.isInstanceOf[Grouped[_]])
   }
 
   test("RegressionEvaluator on grouped predictions equals the reference RMSE") {
@@ -125,7 +125,7 @@ class SparkIntegrationSuite extends AnyFunSuite with SharedSpark {
     )
     assert(
       best.bestModel
-        .asInstanceOf[GroupedModel]
+        .asInstanceOf[GroupedModel[_]]
         .estimator
         .asInstanceOf[LinearRegression]
         .getRegParam == 0.0

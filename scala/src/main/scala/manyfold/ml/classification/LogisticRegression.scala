@@ -1,8 +1,13 @@
 package manyfold.ml.classification
 
-import manyfold.ml.{NativeEstimator, NativeModel, NativeModelReader, NativeParams, OutputKind}
+import manyfold.ml.{NativeClassifierParams, NativeEstimator, NativeModel, NativeModelReader}
+import manyfold.ml.param._
 import org.apache.spark.SparkException
-import org.apache.spark.ml.linalg.{DenseMatrix, Matrix, Vector, Vectors}
+import org.apache.spark.ml.classification.{
+  ProbabilisticClassificationModel,
+  ProbabilisticClassifier
+}
+import org.apache.spark.ml.linalg.{DenseMatrix, DenseVector, Matrix, Vector, Vectors}
 import org.apache.spark.ml.param._
 import org.apache.spark.ml.util.{DefaultParamsReadable, Identifiable, MLReadable, MLReader}
 import org.json4s.JsonDSL._
@@ -11,48 +16,18 @@ import org.json4s.jackson.JsonMethods.{compact, render}
 /**
  * Params of [[LogisticRegression]] and [[LogisticRegressionModel]]. The objective is the mean log
  * loss plus `regParam/2 * ||W||^2` on the standardized scale when `standardization` is on; the
- * intercepts are never penalized. (Spark's `elasticNetParam` is not supported: L2 only.)
+ * intercepts are never penalized. (Spark's `elasticNetParam` is not supported yet: L2 only.)
  *
  * Labels may be any numeric values: the classes are the sorted distinct labels of the training
  * data, and the prediction is one of those label values.
  */
-trait LogisticRegressionParams extends NativeParams {
-
-  /** Param for the L2 penalty; finite, >= 0. Default 0.0. */
-  final val regParam: DoubleParam = new DoubleParam(
-    this,
-    "regParam",
-    "L2 regularization parameter. Finite, >= 0. Default: 0.0",
-    (v: Double) => v >= 0.0 && !v.isInfinite
-  )
-
-  /** Param for the maximum number of optimizer iterations; >= 1. Default 100. */
-  final val maxIter: IntParam = new IntParam(
-    this,
-    "maxIter",
-    "maximum number of iterations. >= 1. Default: 100",
-    ParamValidators.gtEq(1)
-  )
-
-  /** Param for the convergence tolerance; finite, >= 0. Default 1e-6. */
-  final val tol: DoubleParam = new DoubleParam(
-    this,
-    "tol",
-    "convergence tolerance of the optimizer. Finite, >= 0. Default: 1e-6",
-    (v: Double) => v >= 0.0 && !v.isInfinite
-  )
-
-  /** Param for whether to fit intercepts. Default true. */
-  final val fitIntercept: BooleanParam =
-    new BooleanParam(this, "fitIntercept", "whether to fit intercept terms. Default: true")
-
-  /** Param for whether to fit on standardized features. Default true. */
-  final val standardization: BooleanParam = new BooleanParam(
-    this,
-    "standardization",
-    "whether to standardize the features before fitting (coefficients are reported on the " +
-      "original scale). Default: true"
-  )
+trait LogisticRegressionParams
+    extends NativeClassifierParams
+    with HasRegParam
+    with HasMaxIter
+    with HasTol
+    with HasFitIntercept
+    with HasStandardization {
 
   /** Param for the family: "auto", "binomial" or "multinomial". Default "auto". */
   final val family: Param[String] = new Param[String](
@@ -63,82 +38,33 @@ trait LogisticRegressionParams extends NativeParams {
     ParamValidators.inArray(Array("auto", "binomial", "multinomial"))
   )
 
-  /** Param for the class probabilities column (a Vector); empty to omit. Default "probability". */
-  final val probabilityCol: Param[String] = new Param[String](
-    this,
-    "probabilityCol",
-    "column of class probabilities (a Vector, in the order of the model's classes); empty to " +
-      "omit. Default: probability"
-  )
+  setDefault(maxIter -> 100, tol -> 1e-6, family -> "auto")
 
-  /**
-   * Param for the raw prediction (margins) column (a Vector); empty to omit. Default
-   * "rawPrediction".
-   */
-  final val rawPredictionCol: Param[String] = new Param[String](
-    this,
-    "rawPredictionCol",
-    "column of raw predictions (margins per class, a Vector); empty to omit. " +
-      "Default: rawPrediction"
-  )
-
-  setDefault(
-    regParam -> 0.0,
-    maxIter -> 100,
-    tol -> 1e-6,
-    fitIntercept -> true,
-    standardization -> true,
-    family -> "auto",
-    probabilityCol -> "probability",
-    rawPredictionCol -> "rawPrediction"
-  )
-
-  final def getRegParam: Double = $(regParam)
-  final def getMaxIter: Int = $(maxIter)
-  final def getTol: Double = $(tol)
-  final def getFitIntercept: Boolean = $(fitIntercept)
-  final def getStandardization: Boolean = $(standardization)
   final def getFamily: String = $(family)
-  final def getProbabilityCol: String = $(probabilityCol)
-  final def getRawPredictionCol: String = $(rawPredictionCol)
+  final def setFamily(value: String): this.type = set(family, value)
 
-  final def setProbabilityCol(value: String): this.type = set(probabilityCol, value)
-  final def setRawPredictionCol(value: String): this.type = set(rawPredictionCol, value)
-
-  private[manyfold] override def outputColumns: Seq[(String, OutputKind)] =
-    Seq(
-      $(rawPredictionCol) -> OutputKind.RawPrediction,
-      $(probabilityCol) -> OutputKind.Probability
-    ).filter(_._1.nonEmpty) ++ super.outputColumns
-}
-
-/**
- * Logistic regression, binomial or multinomial, with an optional L2 penalty, trained natively. Fit
- * it on a whole DataFrame (one model, in one task; see [[NativeEstimator]]) or wrap it in
- * [[manyfold.ml.Grouped]] for one model per group.
- */
-class LogisticRegression(override val uid: String)
-    extends NativeEstimator[LogisticRegressionModel]
-    with LogisticRegressionParams {
-
-  def this() = this(Identifiable.randomUID("logreg"))
-
-  def setRegParam(value: Double): this.type = set(regParam, value)
-  def setMaxIter(value: Int): this.type = set(maxIter, value)
-  def setTol(value: Double): this.type = set(tol, value)
-  def setFitIntercept(value: Boolean): this.type = set(fitIntercept, value)
-  def setStandardization(value: Boolean): this.type = set(standardization, value)
-  def setFamily(value: String): this.type = set(family, value)
-
-  private[manyfold] override def algorithm: String = "logistic"
-
-  private[manyfold] override def paramsJson: String = compact(
+  private[manyfold] def paramsJson: String = compact(
     render(
       ("regParam" -> $(regParam)) ~ ("maxIter" -> $(maxIter)) ~ ("tol" -> $(tol)) ~
         ("fitIntercept" -> $(fitIntercept)) ~ ("standardization" -> $(standardization)) ~
         ("family" -> $(family))
     )
   )
+}
+
+/**
+ * Logistic regression, binomial or multinomial, with an optional L2 penalty, trained natively: a
+ * Spark `ProbabilisticClassifier`. Fit it on a whole DataFrame (one model, in one task; see
+ * [[NativeEstimator]]) or wrap it in [[manyfold.ml.Grouped]] for one model per group.
+ */
+class LogisticRegression(override val uid: String)
+    extends ProbabilisticClassifier[Vector, LogisticRegression, LogisticRegressionModel]
+    with NativeEstimator[LogisticRegressionModel]
+    with LogisticRegressionParams {
+
+  def this() = this(Identifiable.randomUID("logreg"))
+
+  private[manyfold] override def algorithm: String = "logistic"
 
   override protected def newModel(uid: String, modelBytes: Array[Byte]): LogisticRegressionModel =
     new LogisticRegressionModel(uid, modelBytes)
@@ -153,13 +79,14 @@ object LogisticRegression extends DefaultParamsReadable[LogisticRegression] {
 /**
  * A fitted logistic regression. `rawPrediction` holds the margins per class and `probability` the
  * class probabilities, both in the order of [[classes]]; `prediction` is the label value of the
- * most probable class. For a binomial model the raw prediction is `[-m, m]` and the probability `[1
- * \- p, p]` for the second class, as in Spark.
+ * most probable class (with `thresholds`, of the largest `p / t`). For a binomial model the raw
+ * prediction is `[-m, m]` and the probability `[1 - p, p]` for the second class, as in Spark.
  */
 class LogisticRegressionModel private[manyfold] (
     override val uid: String,
-    modelBytes: Array[Byte]
-) extends NativeModel[LogisticRegressionModel](modelBytes)
+    private[manyfold] val bytes: Array[Byte]
+) extends ProbabilisticClassificationModel[Vector, LogisticRegressionModel]
+    with NativeModel[LogisticRegressionModel]
     with LogisticRegressionParams {
 
   private[manyfold] override def expectedAlgorithm: String = "logistic"
@@ -167,7 +94,9 @@ class LogisticRegressionModel private[manyfold] (
   /** The class labels, sorted: the distinct label values seen in training. */
   def classes: Array[Double] = (description \ "classes").extract[Array[Double]]
 
-  def numClasses: Int = classes.length
+  override def numClasses: Int = classes.length
+
+  override def numFeatures: Int = nativeNumFeatures
 
   /** One row of coefficients per class (a single row for a binomial model). */
   def coefficientMatrix: Matrix = {
@@ -199,7 +128,7 @@ class LogisticRegressionModel private[manyfold] (
    * @throws SparkException
    *   for a multinomial model, which has a matrix of coefficients
    */
-  override def coefficients: Vector = {
+  def coefficients: Vector = {
     if (isMultinomial) {
       throw new SparkException(
         "Multinomial models contain a matrix of coefficients, use coefficientMatrix instead."
@@ -214,13 +143,56 @@ class LogisticRegressionModel private[manyfold] (
    * @throws SparkException
    *   for a multinomial model, which has a vector of intercepts
    */
-  override def intercept: Double = {
+  def intercept: Double = {
     if (isMultinomial) {
       throw new SparkException(
         "Multinomial models contain a vector of intercepts, use interceptVector instead."
       )
     }
     interceptVector(0)
+  }
+
+  /** The label value predicted for one feature vector, through the native library. */
+  override def predict(features: Vector): Double = {
+    val p = predictOne(features)
+    if (isDefined(thresholds)) classes(argmaxOverThresholds(p.probability.get))
+    else p.prediction.getOrElse(Double.NaN)
+  }
+
+  override def predictRaw(features: Vector): Vector =
+    Vectors.dense(predictOne(features).raw.get)
+
+  override def predictProbability(features: Vector): Vector =
+    Vectors.dense(predictOne(features).probability.get)
+
+  /** Margins to probabilities as Spark's LogisticRegressionModel: sigmoid (binomial), softmax. */
+  override protected def raw2probabilityInPlace(rawPrediction: Vector): Vector =
+    rawPrediction match {
+      case dv: DenseVector if isMultinomial =>
+        val max = dv.values.max
+        var sum = 0.0
+        dv.values.indices.foreach { i =>
+          dv.values(i) = math.exp(dv.values(i) - max); sum += dv.values(i)
+        }
+        dv.values.indices.foreach(i => dv.values(i) /= sum)
+        dv
+      case dv: DenseVector =>
+        dv.values.indices.foreach(i => dv.values(i) = 1.0 / (1.0 + math.exp(-dv.values(i))))
+        dv
+      case other =>
+        throw new IllegalArgumentException(s"rawPrediction must be a dense vector, got $other")
+    }
+
+  /** Spark's rule: the class with the largest `p / t` (a 0 threshold wins where `p > 0`). */
+  private def argmaxOverThresholds(probability: Array[Double]): Int = {
+    val t = $(thresholds)
+    require(
+      t.length == probability.length,
+      s"thresholds has ${t.length} values but the model has ${probability.length} classes"
+    )
+    probability.indices.maxBy(i =>
+      if (t(i) == 0.0) Double.PositiveInfinity else probability(i) / t(i)
+    )
   }
 
   override def copy(extra: ParamMap): LogisticRegressionModel =

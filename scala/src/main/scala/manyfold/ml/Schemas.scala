@@ -1,0 +1,50 @@
+package manyfold.ml
+
+import org.apache.spark.ml.linalg.SQLDataTypes
+import org.apache.spark.sql.Column
+import org.apache.spark.sql.functions.col
+import org.apache.spark.sql.types._
+
+/** Schema checks shared by the stages, each failing with a message naming the column. */
+private[manyfold] object Schemas {
+
+  /** A column by its exact name (dots and backticks in names are taken literally). */
+  def column(name: String): Column = col("`" + name.replace("`", "``") + "`")
+
+  def field(schema: StructType, name: String, role: String): StructField =
+    schema.fields.find(_.name == name).getOrElse {
+      throw new IllegalArgumentException(
+        s"the $role column '$name' does not exist; the columns are: " +
+          schema.fieldNames.mkString(", ")
+      )
+    }
+
+  def requireNumeric(schema: StructType, name: String, role: String): Unit =
+    field(schema, name, role).dataType match {
+      case _: NumericType =>
+      case other =>
+        throw new IllegalArgumentException(
+          s"the $role column '$name' must be numeric (byte, short, int, long, float, double " +
+            s"or decimal) but is ${other.simpleString}"
+        )
+    }
+
+  def requireVector(schema: StructType, name: String): Unit = {
+    val t = field(schema, name, "features").dataType
+    require(
+      t == SQLDataTypes.VectorType,
+      s"the features column '$name' must be an ML Vector (or set inputCols to plain numeric " +
+        s"columns) but is ${t.simpleString}"
+    )
+  }
+
+  /** Whether Spark can sort and hash-partition by a column of this type. */
+  def orderable(t: DataType): Boolean = t match {
+    case _: NumericType | StringType | BinaryType | BooleanType | DateType | TimestampType |
+        TimestampNTZType | NullType =>
+      true
+    case ArrayType(e, _) => orderable(e)
+    case StructType(fields) => fields.forall(f => orderable(f.dataType))
+    case _ => false
+  }
+}
