@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo bench -p manyfold-core --bench svc_fit -- [--repeats N] [--grid-repeats N] [--dir D]
+//!     [--only single|grid]
 //! ```
 //!
 //! Times, after one untimed warm-up, one fit (rbf, C=1, gamma "scale") on the 2000 x 20 data
@@ -37,7 +38,11 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Runs `f` once untimed, then `repeats` times timed; nothing at all for 0 repeats.
 fn timed(repeats: usize, mut f: impl FnMut() -> Result<(), BoxError>) -> Result<String, BoxError> {
+    if repeats == 0 {
+        return Ok("null".to_string());
+    }
     f()?;
     let mut times = Vec::with_capacity(repeats);
     for _ in 0..repeats {
@@ -45,12 +50,14 @@ fn timed(repeats: usize, mut f: impl FnMut() -> Result<(), BoxError>) -> Result<
         f()?;
         times.push(t.elapsed().as_secs_f64());
     }
-    Ok(format!("{{\"times\": {times:?}, \"median\": {}}}", median(times.clone())))
+    let min = times.iter().copied().fold(f64::INFINITY, f64::min);
+    Ok(format!("{{\"times\": {times:?}, \"median\": {}, \"min\": {min}}}", median(times.clone())))
 }
 
 fn main() -> Result<(), BoxError> {
     let mut repeats = 7;
     let mut grid_repeats = 3;
+    let mut only = String::new();
     let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/out/svc");
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -58,6 +65,7 @@ fn main() -> Result<(), BoxError> {
             "--repeats" => repeats = args.next().ok_or("--repeats N")?.parse()?,
             "--grid-repeats" => grid_repeats = args.next().ok_or("--grid-repeats N")?.parse()?,
             "--dir" => dir = PathBuf::from(args.next().ok_or("--dir D")?),
+            "--only" => only = args.next().ok_or("--only single|grid")?,
             "--bench" => {}
             other => return Err(format!("unknown argument {other}").into()),
         }
@@ -78,6 +86,11 @@ fn main() -> Result<(), BoxError> {
     if worst > 1e-3 {
         return Err(format!("decision values differ from scikit-learn's by {worst:e}").into());
     }
+    let (repeats, grid_repeats) = match only.as_str() {
+        "single" => (repeats, 0),
+        "grid" => (0, grid_repeats),
+        _ => (repeats, grid_repeats),
+    };
     let single = timed(repeats, || {
         fit(xs.view(), ys.view(), None, &params)?;
         Ok(())

@@ -6,6 +6,8 @@
 //! so that the active ones form a prefix; the matrix swaps its training rows (and the cache its
 //! cached entries) along, so a row is always computed over one contiguous block of memory.
 
+use super::math::{dot, exp_in_place, powi, squared_distance, tanh_in_place};
+
 /// The four kernel families of scikit-learn's `SVC` (no "precomputed").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -49,68 +51,26 @@ impl Kernel {
         }
     }
 
-    /// The kernel of two rows as libsvm evaluates it at prediction (rbf from the squared
-    /// difference, which does not cancel for nearby points).
-    #[inline]
-    pub(crate) fn eval(&self, a: &[f64], b: &[f64]) -> f64 {
+    /// `K(x, r)` for each row `r` of `rows` (row-major, `p` values each) into `out`, as libsvm
+    /// evaluates kernels at prediction (rbf from the squared difference, which does not cancel
+    /// for nearby points).
+    pub(crate) fn values(&self, x: &[f64], rows: &[f64], p: usize, out: &mut Vec<f64>) {
+        out.clear();
+        let rows = rows.chunks_exact(p.max(1));
+        let (g, c0) = (self.gamma, self.coef0);
         match self.kind {
-            Kind::Rbf => (-self.gamma * squared_distance(a, b)).exp(),
-            _ => self.of_dot(dot(a, b), 0.0, 0.0),
+            Kind::Linear => out.extend(rows.map(|r| dot(x, r))),
+            Kind::Poly => out.extend(rows.map(|r| powi(g * dot(x, r) + c0, self.degree))),
+            Kind::Rbf => {
+                out.extend(rows.map(|r| -g * squared_distance(x, r)));
+                exp_in_place(out);
+            }
+            Kind::Sigmoid => {
+                out.extend(rows.map(|r| g * dot(x, r) + c0));
+                tanh_in_place(out);
+            }
         }
     }
-}
-
-/// `base^times` by squaring, as libsvm's `powi` (so poly kernels round as libsvm's do).
-pub(crate) fn powi(base: f64, times: u32) -> f64 {
-    let (mut tmp, mut ret, mut t) = (base, 1.0, times);
-    while t > 0 {
-        if t % 2 == 1 {
-            ret *= tmp;
-        }
-        tmp *= tmp;
-        t /= 2;
-    }
-    ret
-}
-
-/// Four independent sums so the loop vectorizes (a single running sum is a dependency chain).
-#[inline(always)]
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut s = [0.0f64; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (u, v) in ca.zip(cb) {
-        for k in 0..4 {
-            s[k] += u[k] * v[k];
-        }
-    }
-    let mut tail = 0.0;
-    for (u, v) in ra.iter().zip(rb) {
-        tail += u * v;
-    }
-    (s[0] + s[1]) + (s[2] + s[3]) + tail
-}
-
-#[inline(always)]
-fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut s = [0.0f64; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (u, v) in ca.zip(cb) {
-        for k in 0..4 {
-            let d = u[k] - v[k];
-            s[k] += d * d;
-        }
-    }
-    let mut tail = 0.0;
-    for (u, v) in ra.iter().zip(rb) {
-        tail += (u - v) * (u - v);
-    }
-    (s[0] + s[1]) + (s[2] + s[3]) + tail
 }
 
 /// The matrix `Q_ij = y_i y_j K(x_i, x_j)` of one binary problem, by rows, cached.
@@ -169,11 +129,25 @@ impl QMatrix {
         self.dots.clear();
         self.dots.extend(self.x[start * p..len * p].chunks_exact(p.max(1)).map(|xj| dot(xi, xj)));
         let (yi, sqi, k) = (f64::from(self.y[i]), self.sq[i], self.kernel);
+        let (g, c0) = (k.gamma, k.coef0);
+        let values = &mut self.dots;
+        match k.kind {
+            Kind::Linear => {}
+            Kind::Poly => values.iter_mut().for_each(|d| *d = powi(g * *d + c0, k.degree)),
+            Kind::Rbf => {
+                for (d, &sqj) in values.iter_mut().zip(&self.sq[start..len]) {
+                    *d = -g * (sqi + sqj - 2.0 * *d);
+                }
+                exp_in_place(values);
+            }
+            Kind::Sigmoid => {
+                values.iter_mut().for_each(|d| *d = g * *d + c0);
+                tanh_in_place(values);
+            }
+        }
         let row = &mut self.cache.rows[i][start..len];
-        let ys = &self.y[start..len];
-        let sqs = &self.sq[start..len];
-        for (((out, &d), &yj), &sqj) in row.iter_mut().zip(&self.dots).zip(ys).zip(sqs) {
-            *out = (yi * f64::from(yj) * k.of_dot(d, sqi, sqj)) as f32;
+        for ((out, &kv), &yj) in row.iter_mut().zip(&*values).zip(&self.y[start..len]) {
+            *out = (yi * f64::from(yj) * kv) as f32;
         }
     }
 
@@ -314,10 +288,10 @@ mod tests {
         for kind in [Kind::Linear, Kind::Poly, Kind::Rbf, Kind::Sigmoid] {
             let k = kernel(kind);
             let via_dot = k.of_dot(dot(&a, &b), dot(&a, &a), dot(&b, &b));
-            assert!((via_dot - k.eval(&a, &b)).abs() < 1e-12, "{kind:?}");
+            let mut out = Vec::new();
+            k.values(&a, &b, 5, &mut out);
+            assert!((via_dot - out[0]).abs() < 1e-12, "{kind:?}");
         }
-        assert_eq!(powi(1.5, 3), 1.5 * 1.5 * 1.5);
-        assert_eq!(powi(-2.0, 0), 1.0);
     }
 
     #[test]
@@ -335,8 +309,9 @@ mod tests {
                 q.ensure(r, len);
                 for c in 0..len {
                     let (oi, oj) = (order[r], order[c]);
-                    let expect = f64::from(y[oi] * y[oj])
-                        * k.eval(&x[oi * p..(oi + 1) * p], &x[oj * p..(oj + 1) * p]);
+                    let mut kv = Vec::new();
+                    k.values(&x[oi * p..(oi + 1) * p], &x[oj * p..(oj + 1) * p], p, &mut kv);
+                    let expect = f64::from(y[oi] * y[oj]) * kv[0];
                     assert!((f64::from(q.row(r)[c]) - expect).abs() < 1e-6, "{r},{c}");
                 }
             }

@@ -35,6 +35,7 @@
 //! Measured against scikit-learn 1.9.1 on `tests/fixtures/svc_*.json`: see `tests/svc.rs`.
 
 mod kernel;
+mod math;
 mod model;
 mod probability;
 mod smo;

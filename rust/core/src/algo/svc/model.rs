@@ -141,9 +141,8 @@ impl SvcModel {
     /// libsvm's decision value of each pair `(i, j)`, positive for class `i`.
     fn pair_decisions(&self, x: &[f64]) -> Vec<f64> {
         let (k, p) = (self.classes.len(), self.features.max(1));
-        let kernel = self.kernel();
-        let kvalue: Vec<f64> =
-            self.support_vectors.chunks_exact(p).map(|sv| kernel.eval(x, sv)).collect();
+        let mut kvalue = Vec::new();
+        self.kernel().values(x, &self.support_vectors, p, &mut kvalue);
         let nsv = kvalue.len();
         let mut start = vec![0; k];
         for c in 1..k {

@@ -76,17 +76,18 @@ pub(crate) fn platt(problem: &Problem, pos: &[usize], neg: &[usize], rng: &mut R
         }
         let b = problem.solve(&sub_pos, &sub_neg);
         timed_out |= b.timed_out;
-        let support: Vec<(usize, f64)> = sub_pos
-            .iter()
-            .chain(&sub_neg)
-            .zip(&b.coef)
-            .filter(|(_, a)| **a != 0.0)
-            .map(|(&r, &a)| (r, a))
-            .collect();
+        // The fold's support vectors, contiguous, for batched kernel values.
+        let (mut sv, mut coef) = (Vec::new(), Vec::new());
+        for (&r, &a) in sub_pos.iter().chain(&sub_neg).zip(&b.coef) {
+            if a != 0.0 {
+                sv.extend_from_slice(problem.row(r));
+                coef.push(a);
+            }
+        }
+        let mut kv = Vec::with_capacity(coef.len());
         for &t in held_out {
-            let x = problem.row(rows[t]);
-            let sum: f64 =
-                support.iter().map(|&(r, a)| a * problem.kernel.eval(x, problem.row(r))).sum();
+            problem.kernel.values(problem.row(rows[t]), &sv, problem.p, &mut kv);
+            let sum: f64 = coef.iter().zip(&kv).map(|(a, k)| a * k).sum();
             dec[t] = -(sum - b.rho);
         }
     }

@@ -225,43 +225,47 @@ impl Solver<'_> {
     /// `None` when the maximal violation is below `eps` (optimal).
     fn select_working_set(&mut self) -> Option<(usize, usize)> {
         let active = self.active_size;
+        // Slices of the active length let the compiler drop the bounds checks in both loops.
+        let (y, g, status) = (&self.y[..active], &self.g[..active], &self.status[..active]);
         let (mut gmax, mut gmax2) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
         let mut gmax_idx = None;
-        for t in 0..active {
-            if self.y[t] == 1 {
-                if self.status[t] != Bound::Upper && -self.g[t] >= gmax {
-                    gmax = -self.g[t];
+        for (t, ((&yt, &gt), &st)) in y.iter().zip(g).zip(status).enumerate() {
+            if yt == 1 {
+                if st != Bound::Upper && -gt >= gmax {
+                    gmax = -gt;
                     gmax_idx = Some(t);
                 }
-            } else if self.status[t] != Bound::Lower && self.g[t] >= gmax {
-                gmax = self.g[t];
+            } else if st != Bound::Lower && gt >= gmax {
+                gmax = gt;
                 gmax_idx = Some(t);
             }
         }
         let i = gmax_idx?;
         self.q.ensure(i, active);
+        let (y, g, status) = (&self.y[..active], &self.g[..active], &self.status[..active]);
         let q_i = &self.q.row(i)[..active];
-        let qd = self.q.qd();
-        let yi = f64::from(self.y[i]);
+        let qd = &self.q.qd()[..active];
+        let (yi, qd_i) = (f64::from(y[i]), qd[i]);
         let mut gmin_idx = None;
         let mut obj_diff_min = f64::INFINITY;
-        for j in 0..active {
-            let (grad_diff, quad) = if self.y[j] == 1 {
-                if self.status[j] == Bound::Lower {
+        let rows = y.iter().zip(g).zip(status).zip(q_i).zip(qd);
+        for (j, ((((&yj, &gj), &st), &q_ij), &qd_j)) in rows.enumerate() {
+            let (grad_diff, quad) = if yj == 1 {
+                if st == Bound::Lower {
                     continue;
                 }
-                if self.g[j] >= gmax2 {
-                    gmax2 = self.g[j];
+                if gj >= gmax2 {
+                    gmax2 = gj;
                 }
-                (gmax + self.g[j], qd[i] + qd[j] - 2.0 * yi * f64::from(q_i[j]))
+                (gmax + gj, qd_i + qd_j - 2.0 * yi * f64::from(q_ij))
             } else {
-                if self.status[j] == Bound::Upper {
+                if st == Bound::Upper {
                     continue;
                 }
-                if -self.g[j] >= gmax2 {
-                    gmax2 = -self.g[j];
+                if -gj >= gmax2 {
+                    gmax2 = -gj;
                 }
-                (gmax - self.g[j], qd[i] + qd[j] + 2.0 * yi * f64::from(q_i[j]))
+                (gmax - gj, qd_i + qd_j + 2.0 * yi * f64::from(q_ij))
             };
             if grad_diff > 0.0 {
                 let obj_diff = -(grad_diff * grad_diff) / if quad > 0.0 { quad } else { TAU };
