@@ -6,7 +6,7 @@
 //! so that the active ones form a prefix; the matrix swaps its training rows (and the cache its
 //! cached entries) along, so a row is always computed over one contiguous block of memory.
 
-use super::math::{dot, exp_in_place, powi, squared_distance, tanh_in_place};
+use super::math::{dot, dots_into, exp_in_place, powi, squared_distance, tanh_in_place};
 
 /// The four kernel families of scikit-learn's `SVC` (no "precomputed").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,8 +126,7 @@ impl QMatrix {
         let xi = &self.x[i * p..(i + 1) * p];
         // Dot products first, in a loop without transcendental calls, then the kernel: keeps
         // the arithmetic-heavy part free to vectorize.
-        self.dots.clear();
-        self.dots.extend(self.x[start * p..len * p].chunks_exact(p.max(1)).map(|xj| dot(xi, xj)));
+        dots_into(xi, &self.x[start * p..len * p], p, &mut self.dots);
         let (yi, sqi, k) = (f64::from(self.y[i]), self.sq[i], self.kernel);
         let (g, c0) = (k.gamma, k.coef0);
         let values = &mut self.dots;

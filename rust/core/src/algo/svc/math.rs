@@ -39,6 +39,38 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     (s[0] + s[1]) + (s[2] + s[3]) + tail
 }
 
+/// `out = [dot(x, r) for each row r of rows]` (`p` values per row), two rows at a time so that
+/// the loads of `x` and the final reductions are shared. Each value is summed exactly as
+/// [`dot`] sums it.
+pub(crate) fn dots_into(x: &[f64], rows: &[f64], p: usize, out: &mut Vec<f64>) {
+    out.clear();
+    if p == 0 {
+        return;
+    }
+    let x = &x[..p.min(x.len())];
+    let (xc, xr) = (x.chunks_exact(4), x.chunks_exact(4).remainder());
+    let mut pairs = rows.chunks_exact(2 * p);
+    for pair in &mut pairs {
+        let (a, b) = pair.split_at(p);
+        let (mut sa, mut sb) = ([0.0f64; 4], [0.0f64; 4]);
+        for ((u, va), vb) in xc.clone().zip(a.chunks_exact(4)).zip(b.chunks_exact(4)) {
+            for k in 0..4 {
+                sa[k] += u[k] * va[k];
+                sb[k] += u[k] * vb[k];
+            }
+        }
+        let (mut ta, mut tb) = (0.0, 0.0);
+        let tail = p - xr.len();
+        for ((u, va), vb) in xr.iter().zip(&a[tail..]).zip(&b[tail..]) {
+            ta += u * va;
+            tb += u * vb;
+        }
+        out.push((sa[0] + sa[1]) + (sa[2] + sa[3]) + ta);
+        out.push((sb[0] + sb[1]) + (sb[2] + sb[3]) + tb);
+    }
+    out.extend(pairs.remainder().chunks_exact(p).map(|r| dot(x, r)));
+}
+
 #[inline(always)]
 pub(crate) fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
@@ -128,11 +160,42 @@ fn map_lanes(v: &mut [f64], f: impl Fn([f64; LANES]) -> [f64; LANES]) {
     rest.copy_from_slice(&y[..rest.len()]);
 }
 
-/// `v_k = e^{v_k}`. Arguments below -708 give about 3e-308 instead of less.
+/// Table size of [`exp_in_place`]: `e^x = 2^(m / 64) e^r` with `|r| <= ln 2 / 128`, where a
+/// degree-5 polynomial is exact to 4e-17 (the degree-13 one of [`reduce`] costs twice the
+/// instructions, and `exp` is the bulk of an rbf kernel row).
+const EXP_TABLE: usize = 64;
+
+/// `2^(j / 64)` for `j < 64`, from libm's `exp2` (correctly rounded in glibc's tests).
+fn exp_table() -> &'static [f64; EXP_TABLE] {
+    static TABLE: std::sync::OnceLock<[f64; EXP_TABLE]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| std::array::from_fn(|j| (j as f64 / EXP_TABLE as f64).exp2()))
+}
+
+/// `v_k = e^{v_k}`, to a few ulp. Arguments below -708 give about 3e-308 instead of less.
 pub(crate) fn exp_in_place(v: &mut [f64]) {
-    map_lanes(v, |x| {
-        let (scale, em1) = reduce(x);
-        std::array::from_fn(|k| scale[k] * em1[k] + scale[k])
+    // ln 2 / 64 = HI + LO, HI with 32 significant bits so that m * HI is exact.
+    const HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000) / EXP_TABLE as f64;
+    const LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76) / EXP_TABLE as f64;
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    let scale = EXP_TABLE as f64 * std::f64::consts::LOG2_E;
+    let table = exp_table();
+    map_lanes(v, |mut x| {
+        let mut t = [0.0; LANES];
+        for k in 0..LANES {
+            x[k] = x[k].clamp(-708.0, 709.0);
+            let shifted = x[k] * scale + SHIFT;
+            let m = shifted - SHIFT;
+            x[k] = (x[k] - m * HI) - m * LO;
+            // m = 64 n + j: 2^n goes in the exponent bits, 2^(j/64) comes from the table.
+            let bits = shifted.to_bits().wrapping_sub(SHIFT.to_bits());
+            let n = (bits as i64 >> 6) as u64;
+            t[k] = table[(bits & 63) as usize] * f64::from_bits(n.wrapping_add(1023) << 52);
+        }
+        std::array::from_fn(|k| {
+            let r = x[k];
+            let p = r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0)))));
+            t[k] * p + t[k]
+        })
     });
 }
 
@@ -201,5 +264,14 @@ mod tests {
         let (a, b) = ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [0.5, -1.0, 2.0, 0.0, 1.0, -2.0]);
         assert_eq!(dot(&a, &b), 0.5 - 2.0 + 6.0 + 5.0 - 12.0);
         assert_eq!(squared_distance(&a, &b), 0.25 + 9.0 + 1.0 + 16.0 + 16.0 + 64.0);
+        // Pairs and an odd last row, p with and without a remainder after blocks of 4.
+        for p in [1, 4, 6, 9] {
+            let rows: Vec<f64> = (0..7 * p).map(|v| (v as f64 * 0.37).sin()).collect();
+            let x: Vec<f64> = (0..p).map(|v| (v as f64 * 1.3).cos()).collect();
+            let mut out = Vec::new();
+            dots_into(&x, &rows, p, &mut out);
+            let want: Vec<f64> = rows.chunks_exact(p).map(|r| dot(&x, r)).collect();
+            assert_eq!(out, want, "p = {p}");
+        }
     }
 }
