@@ -19,9 +19,9 @@
 //!   `i` as +1; prediction by votes (ties to the lower class), per-class scores as scikit-learn's
 //!   `decision_function_shape='ovr'`; two classes report scikit-learn's sign (positive means
 //!   `classes[1]`);
-//! - the solver ([`smo`]): SMO with second-order working-set selection, shrinking with
+//! - the solver (`smo.rs`): SMO with second-order working-set selection, shrinking with
 //!   gradient reconstruction, `f32` kernel rows in an LRU cache, the same stop test and rho;
-//! - probability ([`probability`]): per pair, decision values from an internal 5-fold CV,
+//! - probability (`probability.rs`): per pair, decision values from an internal 5-fold CV,
 //!   Platt's sigmoid by Lin, Lin and Weng's Newton method, pairwise coupling (Wu, Lin and Weng),
 //!   for two classes too as scikit-learn does; the predicted label still comes from the votes.
 //!
@@ -33,7 +33,7 @@
 //! - negative weights are an error (libsvm silently drops them like zeros); a class whose rows
 //!   all have weight 0 is an error (scikit-learn fails with an index error);
 //! - the kernel cache holds 100 MB (scikit-learn's default is 200 MB) since many fits run at once;
-//! - `exp` and `tanh` of kernel rows are computed by vectorized code ([`math`]) within a few ulp
+//! - `exp` and `tanh` of kernel rows are computed by vectorized code (`math.rs`) within a few ulp
 //!   of libm, and dot products are summed in another order: rows are stored as `f32`, so this
 //!   almost never changes a stored value;
 //! - `iterations` is the sum over the pairwise problems (scikit-learn's `n_iter_.sum()`).
