@@ -78,7 +78,11 @@ fn decision_values_and_labels_match_sklearn() {
                 for (a, b) in got.iter().zip(want) {
                     worst = worst.max(gap(*a, *b));
                 }
-                agree += usize::from(m.predict_row(&row).0 == labels[r]);
+                let (label, raw, _) = m.predict_row(&row);
+                agree += usize::from(label == labels[r]);
+                // Raw scores: binary [-d, d] with d the decision value, else the ovr scores.
+                let scores = if got.len() == 1 { vec![-got[0], got[0]] } else { got.clone() };
+                assert_eq!(raw, scores, "{what}: row {r}");
             }
             let share = agree as f64 / labels.len() as f64;
             let counts: Vec<usize> = get(&e["supportCounts"]);

@@ -242,8 +242,9 @@ pub fn fit(
         return Err(Error::data("features and label must be finite (no NaN or infinity)"));
     }
     let weight = check_weight(weight, n)?;
-    let kind = Kind::parse(&params.kernel)
-        .ok_or_else(|| Error::invalid_param("kernel", params.kernel.clone()))?;
+    let kind = Kind::parse(&params.kernel).ok_or_else(|| {
+        Error::invalid_param("kernel", format!("unknown kernel '{}'", params.kernel))
+    })?;
     let kernel = Kernel {
         kind,
         gamma: resolve_gamma(params, x),
