@@ -40,7 +40,8 @@ pub(crate) struct Kernel {
 
 impl Kernel {
     /// The kernel from a dot product and, for rbf, both squared norms: libsvm's training-time
-    /// form, which reuses the norms instead of forming `x_i - x_j`.
+    /// form, which reuses the norms instead of forming `x_i - x_j`. Used, with libm, for the
+    /// diagonal `Q_ii`, which libsvm keeps in `f64`; rows go through the slice functions.
     #[inline(always)]
     fn of_dot(&self, dot: f64, sq_a: f64, sq_b: f64) -> f64 {
         match self.kind {
