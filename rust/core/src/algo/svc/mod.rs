@@ -56,10 +56,12 @@
 mod kernel;
 mod math;
 mod model;
+mod plugin;
 mod probability;
 mod smo;
 
 pub use model::SvcModel;
+pub use plugin::Svc;
 
 use ndarray::{ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -93,7 +95,8 @@ pub struct SvcParams {
     pub shrinking: bool,
     /// Stop when the maximal KKT violation is below this. Finite, > 0. Default 1e-3.
     pub tol: f64,
-    /// SMO iterations per pairwise problem; -1 for no limit, else >= 1. Default -1.
+    /// SMO iterations per pairwise problem; 0 (Spark's side) or -1 (scikit-learn's) for no
+    /// limit, else >= 1. Default 0.
     pub max_iter: i64,
     /// Fit Platt-scaled probabilities by an internal 5-fold CV. Default false.
     pub probability: bool,
@@ -111,7 +114,7 @@ impl Default for SvcParams {
             coef0: 0.0,
             shrinking: true,
             tol: 1e-3,
-            max_iter: -1,
+            max_iter: 0,
             probability: false,
             seed: 0,
         }
@@ -158,17 +161,17 @@ impl SvcParams {
             ));
         }
         check_positive("tol", self.tol)?;
-        if self.max_iter != -1 && self.max_iter < 1 {
+        if self.max_iter < -1 {
             return Err(Error::invalid_param(
                 "maxIter",
-                format!("must be -1 (no limit) or >= 1, got {}", self.max_iter),
+                format!("must be 0 or -1 (no limit) or >= 1, got {}", self.max_iter),
             ));
         }
         Ok(())
     }
 
     fn max_iter(&self) -> Option<u64> {
-        u64::try_from(self.max_iter).ok()
+        u64::try_from(self.max_iter).ok().filter(|m| *m > 0)
     }
 }
 
