@@ -13,14 +13,18 @@ use serde_json::{json, Value};
 
 use crate::algo::linear::Linear;
 use crate::algo::logistic::Logistic;
+use crate::algo::svc::Svc;
 use crate::algo::{Algorithm, Convergence, FittedModel, GroupData, Prediction, Task};
 use crate::error::{Error, Result};
 use crate::model;
 use crate::params::parse_json;
 
 /// Every algorithm this library trains and decodes. Model codes must stay unique forever.
-static ALGORITHMS: &[&dyn DynAlgorithm] =
-    &[&Plugin::<Linear>(PhantomData), &Plugin::<Logistic>(PhantomData)];
+static ALGORITHMS: &[&dyn DynAlgorithm] = &[
+    &Plugin::<Linear>(PhantomData),
+    &Plugin::<Logistic>(PhantomData),
+    &Plugin::<Svc>(PhantomData),
+];
 
 /// All registered algorithms.
 pub fn all() -> &'static [&'static dyn DynAlgorithm] {

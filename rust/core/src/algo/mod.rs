@@ -18,6 +18,7 @@ mod data;
 mod linalg;
 pub mod linear;
 pub mod logistic;
+pub mod svc;
 
 use std::fmt::Debug;
 
