@@ -14,8 +14,10 @@
 //! it knows (too few rows for its parameters, one class). Results are deterministic for a given
 //! input: no randomness but a seeded one, no thread-count dependence.
 
+mod checks;
 mod data;
 mod linalg;
+pub mod glm;
 pub mod linear;
 pub mod logistic;
 pub mod svc;
