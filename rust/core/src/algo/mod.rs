@@ -20,6 +20,7 @@ mod linalg;
 pub mod glm;
 pub mod linear;
 pub mod logistic;
+pub mod naive_bayes;
 pub mod svc;
 
 use std::fmt::Debug;
