@@ -18,6 +18,7 @@ mod checks;
 mod data;
 mod linalg;
 pub mod glm;
+pub mod kmeans;
 pub mod linear;
 pub mod logistic;
 pub mod naive_bayes;
