@@ -48,6 +48,10 @@
 //! Agreement with scikit-learn (`tests/fixtures/glm_*.json`, 10 fits over every family, both
 //! links, penalties and weights): coefficients within 3e-7 relative at `tol = 1e-10` (the worst
 //! is tweedie 3, whose reference scikit-learn reaches by L-BFGS), within 4e-5 at the defaults.
+//! Speed (one thread, medians, `tests/linfa_timing.rs` against `bench/linfa_peers.py` with
+//! scikit-learn's newton-cholesky, 10 features): poisson 0.54 ms at 1,000 rows (scikit-learn
+//! 1.2 ms), 82 ms at 100,000 (52 ms); gamma 0.45 ms (1.0 ms) and 73 ms (29 ms). On large groups
+//! scikit-learn's BLAS Hessian beats this row loop by 1.6 to 2.5 times.
 
 use ndarray::{ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -376,7 +380,13 @@ impl Problem<'_> {
             let mu = self.link.mean(eta);
             let (p, res) = (self.power, mu - self.y[i]);
             // The variance function is mu^p; d mu / d eta is 1 (identity) or mu (log).
-            let inv_var = if p == 0.0 { 1.0 } else { mu.powf(-p) };
+            // powf is most of a pass's time; the named families need none.
+            let inv_var = match p {
+                0.0 => 1.0,
+                1.0 => 1.0 / mu,
+                2.0 => 1.0 / (mu * mu),
+                _ => mu.powf(-p),
+            };
             let (dmu, curvature) = match self.link {
                 Link::Identity => (1.0, inv_var * (1.0 - p * res / mu)),
                 Link::Log => (mu, inv_var * mu * (mu + (1.0 - p) * res)),

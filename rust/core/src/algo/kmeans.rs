@@ -38,6 +38,10 @@
 //! 1e2; blobs scikit-learn recovers exactly): the same partition up to relabeling, inertia and
 //! centers within 1e-15 relative (`nInit = 3`, `tol = 1e-6`); with the defaults (one run,
 //! `tol = 1e-4`, `maxIter = 20`) the 3-blob inertia is within 2e-16.
+//!
+//! Speed (one thread, medians, `tests/linfa_timing.rs` against `bench/linfa_peers.py`, k = 5,
+//! 10 features, one run): 0.97 ms at 1,000 rows (scikit-learn 1.15 ms), 58 to 67 ms at 100,000
+//! (scikit-learn 46 ms).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

@@ -28,7 +28,12 @@
 //!
 //! linfa fits single-threaded (no rayon in linfa-bayes) and keeps classes in a `HashMap`, but
 //! each class's estimates depend on that class's rows only, so the result does not depend on
-//! hash order. Speed: see `tests/linfa_timing.rs`.
+//! hash order.
+//!
+//! Speed (one thread, medians, `tests/linfa_timing.rs` against `bench/linfa_peers.py`, 3
+//! classes, 10 features): linfa 0.14 ms at 1,000 rows (scikit-learn 0.83 ms), 26 ms at 100,000
+//! (scikit-learn 28 ms). The weighted path here takes 0.06 and 10 ms: linfa copies each class's
+//! rows before summing them. As fast as scikit-learn, so linfa stays.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
