@@ -11,8 +11,11 @@ use std::marker::PhantomData;
 
 use serde_json::{json, Value};
 
+use crate::algo::glm::Glm;
+use crate::algo::kmeans::KMeans;
 use crate::algo::linear::Linear;
 use crate::algo::logistic::Logistic;
+use crate::algo::naive_bayes::NaiveBayes;
 use crate::algo::svc::Svc;
 use crate::algo::{Algorithm, Convergence, FittedModel, GroupData, Prediction, Task};
 use crate::error::{Error, Result};
@@ -24,6 +27,9 @@ static ALGORITHMS: &[&dyn DynAlgorithm] = &[
     &Plugin::<Linear>(PhantomData),
     &Plugin::<Logistic>(PhantomData),
     &Plugin::<Svc>(PhantomData),
+    &Plugin::<Glm>(PhantomData),
+    &Plugin::<NaiveBayes>(PhantomData),
+    &Plugin::<KMeans>(PhantomData),
 ];
 
 /// All registered algorithms.

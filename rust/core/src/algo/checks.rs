@@ -4,15 +4,6 @@ use ndarray::{ArrayView1, ArrayView2};
 
 use crate::error::{Error, Result};
 
-/// `Ok` when `v` is finite and >= 0, else `InvalidParam` naming the Spark param.
-pub(crate) fn non_negative(name: &str, v: f64) -> Result<()> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err(Error::invalid_param(name, format!("must be finite and >= 0, got {v}")))
-    }
-}
-
 /// `Data` unless there is at least one row and every feature is finite.
 pub(crate) fn features(x: ArrayView2<f64>, what: &str) -> Result<()> {
     if x.nrows() == 0 {

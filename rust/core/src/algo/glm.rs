@@ -59,6 +59,7 @@ use serde::{Deserialize, Serialize};
 use super::checks;
 use super::linalg::{solve_spd, FeatureStats};
 use crate::error::{Error, Result};
+use crate::params::check_non_negative;
 
 /// Hyperparameters, named as Spark's `GeneralizedLinearRegression` names them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,8 +137,8 @@ impl GlmParams {
                 ));
             }
         }
-        checks::non_negative("regParam", self.reg_param)?;
-        checks::non_negative("tol", self.tol)?;
+        check_non_negative("regParam", self.reg_param)?;
+        check_non_negative("tol", self.tol)?;
         if self.max_iter == 0 {
             return Err(Error::invalid_param("maxIter", "must be >= 1, got 0"));
         }
@@ -175,6 +176,8 @@ pub struct GlmModel {
     pub intercept: f64,
     /// Newton or Fisher scoring steps taken.
     pub iterations: u32,
+    /// Whether the gradient met `tol` (false: `maxIter` stopped the fit first).
+    pub converged: bool,
 }
 
 impl GlmModel {
@@ -254,7 +257,7 @@ pub fn fit(
             params.family, params.fit_intercept
         )));
     }
-    let iterations = problem.fisher_scoring(&mut theta, params.max_iter, params.tol);
+    let (iterations, converged) = problem.fisher_scoring(&mut theta, params.max_iter, params.tol);
 
     let mut coefficients = vec![0.0; p];
     let mut intercept = if params.fit_intercept { theta[q - 1] } else { 0.0 };
@@ -262,7 +265,8 @@ pub fn fit(
         coefficients[j] = theta[a] / problem.scale[a];
         intercept -= coefficients[j] * problem.shift[a];
     }
-    let model = GlmModel { params: params.clone(), link, coefficients, intercept, iterations };
+    let model =
+        GlmModel { params: params.clone(), link, coefficients, intercept, iterations, converged };
     if !model.is_finite() {
         return Err(Error::numerical("generalized linear regression diverged (non-finite)"));
     }
@@ -423,7 +427,8 @@ impl Problem<'_> {
 
     /// Newton's method (Fisher scoring where the Hessian may be indefinite) with Armijo
     /// backtracking from `theta`; returns the steps taken.
-    fn fisher_scoring(&self, theta: &mut Vec<f64>, max_iter: u32, tol: f64) -> u32 {
+    /// Returns the iterations taken and whether the gradient met `tol`.
+    fn fisher_scoring(&self, theta: &mut Vec<f64>, max_iter: u32, tol: f64) -> (u32, bool) {
         let q = theta.len();
         let (mut grad, mut fisher) = (vec![0.0; q], vec![0.0; q * q]);
         let (mut work, mut step, mut trial) = (fisher.clone(), grad.clone(), theta.clone());
@@ -461,7 +466,8 @@ impl Problem<'_> {
             std::mem::swap(theta, &mut trial);
             iterations += 1;
         }
-        iterations
+        self.derivatives(theta, &mut grad, &mut fisher, true);
+        (iterations, grad.iter().all(|g| g.abs() <= tol))
     }
 }
 
@@ -477,4 +483,47 @@ fn damped_solve(fisher: &[f64], grad: &[f64], work: &mut [f64], step: &mut [f64]
         step.iter_mut().zip(grad).for_each(|(s, g)| *s = -g);
         solve_spd(work, step, q).is_ok()
     })
+}
+
+/// The plug-in: `"glm"`, model code 4.
+pub struct Glm;
+
+impl super::Algorithm for Glm {
+    const NAME: &'static str = "glm";
+    const CODE: u8 = 4;
+    const TASK: super::Task = super::Task::Regression;
+    const WEIGHTS: bool = true;
+    const ITERATIVE: bool = true;
+    type Params = GlmParams;
+    type Model = GlmModel;
+
+    fn check(params: &GlmParams) -> Result<()> {
+        params.validate()
+    }
+
+    fn fit(params: &GlmParams, data: &super::GroupData<'_>) -> Result<GlmModel> {
+        let w = data.w();
+        fit(data.x().view(), data.y()?.view(), w.as_ref().map(|w| w.view()), params)
+    }
+}
+
+impl super::FittedModel for GlmModel {
+    fn num_features(&self) -> usize {
+        GlmModel::num_features(self)
+    }
+    fn is_finite(&self) -> bool {
+        GlmModel::is_finite(self)
+    }
+    fn shapes_ok(&self, p: usize) -> bool {
+        GlmModel::shapes_ok(self, p)
+    }
+    fn predict(&self, x: &[f64]) -> super::Prediction {
+        super::Prediction::Value(self.predict_row(x))
+    }
+    fn convergence(&self) -> Option<super::Convergence> {
+        Some(super::Convergence { converged: self.converged, iterations: self.iterations })
+    }
+    fn through_origin(&self) -> bool {
+        !self.params.fit_intercept
+    }
 }

@@ -46,7 +46,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use linfa::prelude::{DatasetBase, Fit};
-use linfa_clustering::{KMeans, KMeansInit};
+use linfa_clustering::{KMeans as LinfaKMeans, KMeansInit};
 use ndarray::{Array2, ArrayView1, ArrayView2};
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
@@ -54,9 +54,7 @@ use serde::{Deserialize, Serialize};
 
 use super::checks;
 use crate::error::{Error, Result};
-
-/// Spark's default seed: `"org.apache.spark.ml.clustering.KMeans".hashCode`.
-pub const SPARK_DEFAULT_SEED: i64 = -1_689_246_527;
+use crate::params::check_non_negative;
 
 /// Hyperparameters, named as Spark's `KMeans` names them (`nInit` as scikit-learn).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,7 +66,7 @@ pub struct KMeansParams {
     pub max_iter: u32,
     /// Center movement at convergence, >= 0. Default 1e-4.
     pub tol: f64,
-    /// Seed of the initialization. Default Spark's.
+    /// Seed of the initialization. Default 0 (manyfold's default seed for every algorithm).
     pub seed: i64,
     /// "k-means++" or "random". Default "k-means++".
     pub init_mode: String,
@@ -82,7 +80,7 @@ impl Default for KMeansParams {
             k: 2,
             max_iter: 20,
             tol: 1e-4,
-            seed: SPARK_DEFAULT_SEED,
+            seed: 0,
             init_mode: "k-means++".to_string(),
             n_init: 1,
         }
@@ -102,7 +100,7 @@ impl KMeansParams {
         if self.n_init == 0 {
             return Err(Error::invalid_param("nInit", "must be >= 1, got 0"));
         }
-        checks::non_negative("tol", self.tol)?;
+        check_non_negative("tol", self.tol)?;
         match self.init_mode.as_str() {
             "k-means++" | "random" => Ok(()),
             "k-means||" => Err(Error::invalid_param(
@@ -196,7 +194,7 @@ pub fn fit(
     let rng = Xoshiro256Plus::seed_from_u64(params.seed as u64);
     let dataset = DatasetBase::from(x);
     let fitted = catch_unwind(AssertUnwindSafe(|| {
-        KMeans::params_with_rng(k, rng)
+        LinfaKMeans::params_with_rng(k, rng)
             .n_runs(params.n_init as usize)
             .tolerance(params.tol.max(f64::MIN_POSITIVE))
             .max_n_iterations(u64::from(params.max_iter))
@@ -239,4 +237,41 @@ fn lloyd(x: ArrayView2<f64>, centers: &mut [Vec<f64>], max_iter: u32) -> f64 {
         labels = next;
     }
     rows.iter().map(|r| nearest(centers, r).1).sum()
+}
+
+/// The plug-in: `"kmeans"`, model code 6. Unsupervised: trained batches need no label.
+pub struct KMeans;
+
+impl super::Algorithm for KMeans {
+    const NAME: &'static str = "kmeans";
+    const CODE: u8 = 6;
+    const TASK: super::Task = super::Task::Clustering;
+    const WEIGHTS: bool = false;
+    const ITERATIVE: bool = false;
+    type Params = KMeansParams;
+    type Model = KMeansModel;
+
+    fn check(params: &KMeansParams) -> Result<()> {
+        params.validate()
+    }
+
+    fn fit(params: &KMeansParams, data: &super::GroupData<'_>) -> Result<KMeansModel> {
+        fit(data.x().view(), None, params)
+    }
+}
+
+impl super::FittedModel for KMeansModel {
+    fn num_features(&self) -> usize {
+        KMeansModel::num_features(self)
+    }
+    fn is_finite(&self) -> bool {
+        KMeansModel::is_finite(self)
+    }
+    fn shapes_ok(&self, p: usize) -> bool {
+        KMeansModel::shapes_ok(self, p)
+    }
+    fn predict(&self, x: &[f64]) -> super::Prediction {
+        let (index, distance2) = nearest(&self.centers, x);
+        super::Prediction::Cluster { index, distance2 }
+    }
 }

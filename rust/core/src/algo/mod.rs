@@ -16,9 +16,9 @@
 
 mod checks;
 mod data;
-mod linalg;
 pub mod glm;
 pub mod kmeans;
+mod linalg;
 pub mod linear;
 pub mod logistic;
 pub mod naive_bayes;

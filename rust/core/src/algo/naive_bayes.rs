@@ -43,8 +43,8 @@ use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use super::checks;
-use super::ClassPrediction;
 use crate::error::{Error, Result};
+use crate::params::check_non_negative;
 
 /// Hyperparameters, named as Spark's `NaiveBayes` names them (`varSmoothing` as scikit-learn).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,7 +72,7 @@ impl NaiveBayesParams {
                 format!("'{}' is not supported; supported: gaussian", self.model_type),
             ));
         }
-        checks::non_negative("varSmoothing", self.var_smoothing)
+        check_non_negative("varSmoothing", self.var_smoothing)
     }
 }
 
@@ -89,6 +89,15 @@ pub struct NaiveBayesModel {
     pub means: Vec<Vec<f64>>,
     /// `k x p`, each > 0.
     pub variances: Vec<Vec<f64>>,
+}
+
+/// One row's prediction: the label, the joint log-likelihood per class (Spark's rawPrediction
+/// for naive Bayes) and the probabilities per class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassPrediction {
+    pub label: f64,
+    pub raw: Vec<f64>,
+    pub probability: Vec<f64>,
 }
 
 impl NaiveBayesModel {
@@ -256,4 +265,45 @@ fn fit_weighted(
     }
     let all: f64 = totals.iter().sum();
     Ok((totals.iter().map(|t| t / all).collect(), means, variances))
+}
+
+/// The plug-in: `"naive_bayes"`, model code 5.
+pub struct NaiveBayes;
+
+impl super::Algorithm for NaiveBayes {
+    const NAME: &'static str = "naive_bayes";
+    const CODE: u8 = 5;
+    const TASK: super::Task = super::Task::Classification;
+    const WEIGHTS: bool = true;
+    const ITERATIVE: bool = false;
+    type Params = NaiveBayesParams;
+    type Model = NaiveBayesModel;
+
+    fn check(params: &NaiveBayesParams) -> Result<()> {
+        params.validate()
+    }
+
+    fn fit(params: &NaiveBayesParams, data: &super::GroupData<'_>) -> Result<NaiveBayesModel> {
+        let w = data.w();
+        fit(data.x().view(), data.y()?.view(), w.as_ref().map(|w| w.view()), params)
+    }
+}
+
+impl super::FittedModel for NaiveBayesModel {
+    fn num_features(&self) -> usize {
+        NaiveBayesModel::num_features(self)
+    }
+    fn is_finite(&self) -> bool {
+        NaiveBayesModel::is_finite(self)
+    }
+    fn shapes_ok(&self, p: usize) -> bool {
+        NaiveBayesModel::shapes_ok(self, p)
+    }
+    fn predict(&self, x: &[f64]) -> super::Prediction {
+        let p = self.predict_row(x);
+        super::Prediction::Class { label: p.label, raw: p.raw, probability: Some(p.probability) }
+    }
+    fn classes(&self) -> Option<&[f64]> {
+        Some(&self.classes)
+    }
 }
