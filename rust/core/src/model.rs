@@ -152,6 +152,8 @@ mod tests {
             params: LinearParams::default(),
             coefficients: vec![2.5, -0.1],
             intercept: 0.25,
+            iterations: 0,
+            converged: true,
         }
     }
 

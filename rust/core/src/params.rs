@@ -43,6 +43,23 @@ pub fn check_in_range(name: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
     }
 }
 
+/// Deserializes `maxIter` from any JSON number, so that a negative, fractional or too large
+/// value is refused with a message naming the param (serde's own would name only the type).
+///
+/// # Errors
+/// A serde error naming `maxIter`.
+pub fn deserialize_max_iter<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let v = <f64 as serde::Deserialize>::deserialize(d)?;
+    if v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) {
+        Ok(v as u32)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "maxIter must be an integer in [0, {}], got {v}",
+            u32::MAX
+        )))
+    }
+}
+
 /// Parses a JSON object of Spark-named params; absent fields take their defaults.
 ///
 /// # Errors

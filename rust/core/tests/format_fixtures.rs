@@ -26,9 +26,13 @@ fn v1_models() -> Vec<(&'static str, StoredModel)> {
                         reg_param: 0.1,
                         fit_intercept: true,
                         standardization: false,
+                        ..LinearParams::default()
                     },
                     coefficients: vec![2.5, -0.125],
                     intercept: 1.0 / 3.0,
+                    // Version 1 had only the closed form: no sweeps, converged.
+                    iterations: 0,
+                    converged: true,
                 },
             ),
         ),

@@ -23,16 +23,16 @@ pub(crate) trait Rows {
     /// The label of row `i < n`.
     fn label(&self, i: usize) -> f64;
     /// The sample weight of row `i < n` (1 when unweighted).
-    #[allow(dead_code)] // read once linear regression takes weights (weightCol)
     fn weight(&self, _i: usize) -> f64 {
         1.0
     }
 }
 
-/// A dense matrix and its labels (same length).
+/// A dense matrix, its labels and optional weights (same length).
 pub(crate) struct Dense<'a> {
     pub x: ArrayView2<'a, f64>,
     pub y: ArrayView1<'a, f64>,
+    pub w: Option<ArrayView1<'a, f64>>,
 }
 
 impl Rows for Dense<'_> {
@@ -50,6 +50,9 @@ impl Rows for Dense<'_> {
     fn label(&self, i: usize) -> f64 {
         self.y[i]
     }
+    fn weight(&self, i: usize) -> f64 {
+        self.w.map_or(1.0, |w| w[i])
+    }
 }
 
 /// Columns (one slice per feature, the label, the optional weights) read through a row order:
@@ -57,7 +60,6 @@ impl Rows for Dense<'_> {
 pub(crate) struct Columns<'a> {
     pub features: &'a [&'a [f64]],
     pub label: &'a [f64],
-    #[allow(dead_code)] // read once linear regression takes weights (weightCol)
     pub weight: Option<&'a [f64]>,
     pub order: &'a [u32],
 }
@@ -113,70 +115,89 @@ pub(crate) fn label_mean(data: &impl Rows) -> f64 {
     (0..data.n()).map(|i| data.label(i)).sum::<f64>() / data.n() as f64
 }
 
-/// Per-feature statistics both linear and logistic regression standardize with.
+/// Per-feature weighted statistics both linear and logistic regression standardize with. With
+/// unit weights every sum is the plain one (`1 * x` and `n * 1` are exact), so the bits are
+/// those of the unweighted statistics.
 pub(crate) struct FeatureStats {
     pub mean: Vec<f64>,
-    /// Sample standard deviation (ddof 1), 0 for fewer than 2 rows.
+    /// Spark's unbiased weighted standard deviation (`Summarizer.std`, the sample std for unit
+    /// weights); 0 when its denominator is not positive. Empty after [`FeatureStats::means`].
     pub std: Vec<f64>,
-    /// Indices of the features that are not constant (exactly: all values equal).
+    /// Indices of the features that are not constant over the rows of positive weight
+    /// (exactly: all values equal).
     pub active: Vec<usize>,
+    /// Sum of the weights.
+    pub weight_sum: f64,
+    /// Sum of the squared weights (the effective sample size's denominator).
+    pub weight_sq_sum: f64,
 }
 
 impl FeatureStats {
-    pub fn new(x: ArrayView2<f64>) -> Self {
-        let (n, p) = x.dim();
-        FeatureStats::of(n, p, |i, out| {
-            for (o, &v) in out.iter_mut().zip(x.row(i)) {
-                *o = v;
-            }
-        })
-    }
-
-    /// Statistics of `n` rows of `p` features, row `i` copied into a buffer by `read`: the
-    /// means (pass 1, [`FeatureStats::means`]), then the centered squares (pass 2).
-    pub fn of(n: usize, p: usize, read: impl Fn(usize, &mut [f64])) -> Self {
-        let mut stats = FeatureStats::means(n, p, &read);
+    /// Statistics of `n` rows of `p` features, row `i` copied into a buffer by `read`, weighted
+    /// by `weight(i)`: the means (pass 1, [`FeatureStats::means`]), then the centered squares
+    /// (pass 2).
+    pub fn of(
+        n: usize,
+        p: usize,
+        read: impl Fn(usize, &mut [f64]),
+        weight: impl Fn(usize) -> f64,
+    ) -> Self {
+        let mut stats = FeatureStats::means(n, p, &read, &weight);
         let mut ss = vec![-0.0; p];
-        for_each_row(n, p, &read, |_, row| {
+        for_each_row(n, p, &read, |i, row| {
+            let w = weight(i);
             for ((s, &v), m) in ss.iter_mut().zip(row).zip(&stats.mean) {
-                *s += (v - m) * (v - m);
+                *s += w * ((v - m) * (v - m));
             }
         });
-        stats.std = ss.iter().map(|&s| sample_std(s, n)).collect();
+        let denominator = stats.weight_sum - stats.weight_sq_sum / stats.weight_sum;
+        stats.std = ss.iter().map(|&s| unbiased_std(s, denominator)).collect();
         stats
     }
 
-    /// The means and active features in one pass, `std` left empty: linear regression sums
-    /// the centered squares in its Gram pass instead of a pass of their own. All features at
-    /// once, so that scattered columns are read row by row; each feature's sum still runs over
-    /// the rows in order, so the bits are those of a column-wise sum.
-    pub fn means(n: usize, p: usize, read: impl Fn(usize, &mut [f64])) -> Self {
-        let mut first = vec![0.0; p];
+    /// The weighted means and active features in one pass, `std` left empty: linear regression
+    /// sums the centered squares in its Gram pass instead of a pass of their own. All features
+    /// at once, so that scattered columns are read row by row; each feature's sum still runs
+    /// over the rows in order, so the bits are those of a column-wise sum.
+    pub fn means(
+        n: usize,
+        p: usize,
+        read: impl Fn(usize, &mut [f64]),
+        weight: impl Fn(usize) -> f64,
+    ) -> Self {
+        let mut first: Option<Vec<f64>> = None;
         // -0.0 is `Iterator::sum`'s start: an all -0.0 column keeps the sign it had before.
         let mut sum = vec![-0.0; p];
         let mut varies = vec![false; p];
+        let (mut weight_sum, mut weight_sq_sum) = (0.0, 0.0);
         for_each_row(n, p, &read, |i, row| {
-            if i == 0 {
-                first.copy_from_slice(row);
+            let w = weight(i);
+            weight_sum += w;
+            weight_sq_sum += w * w;
+            for (s, &v) in sum.iter_mut().zip(row) {
+                *s += w * v;
             }
-            for (((s, d), &v), &f) in sum.iter_mut().zip(&mut varies).zip(row).zip(&first) {
-                *s += v;
+            // A row of weight 0 does not count: Spark's statistics ignore it.
+            if w > 0.0 {
+                let f = first.get_or_insert_with(|| row.to_vec());
                 // Exact equality, not a small std: the mean of equal values can differ from
                 // them by rounding, which would leave a tiny, meaningless variance.
-                *d |= v != f;
+                for ((d, &v), &f) in varies.iter_mut().zip(row).zip(f.iter()) {
+                    *d |= v != f;
+                }
             }
         });
-        let mean = sum.iter().map(|s| s / n as f64).collect();
+        let mean = sum.iter().map(|s| s / weight_sum).collect();
         let active = (0..p).filter(|&j| varies[j]).collect();
-        FeatureStats { mean, std: Vec::new(), active }
+        FeatureStats { mean, std: Vec::new(), active, weight_sum, weight_sq_sum }
     }
 }
 
-/// The sample standard deviation (ddof 1) of `n` values whose centered squares sum to `ss`
-/// (summed from -0.0, as `Iterator::sum`); 0 for fewer than 2 values.
-pub(crate) fn sample_std(ss: f64, n: usize) -> f64 {
-    if n > 1 {
-        (ss / (n - 1) as f64).sqrt()
+/// `sqrt(ss / denominator)`, 0 when the denominator is not positive (one row of positive
+/// weight), as Spark's summarizer.
+pub(crate) fn unbiased_std(ss: f64, denominator: f64) -> f64 {
+    if denominator > 0.0 {
+        (ss / denominator).sqrt()
     } else {
         0.0
     }
@@ -238,4 +259,123 @@ pub(crate) fn solve_spd(a: &mut [f64], b: &mut [f64], dim: usize) -> Result<(), 
         *v *= s;
     }
     Ok(())
+}
+
+/// Eigenvalues below this fraction of the largest eigenvalue of the Jacobi-scaled matrix count
+/// as 0 in [`solve_min_norm`]: the same threshold as [`MIN_PIVOT`], for the same reason.
+const MIN_EIGENVALUE: f64 = MIN_PIVOT;
+
+/// The minimum-norm solution of `a x = b` (least squares when inconsistent) for a symmetric
+/// positive semidefinite `dim x dim` row-major `a`: what `numpy.linalg.lstsq` (so scikit-learn's
+/// `LinearRegression`) returns for collinear features. The rank is decided on the Jacobi-scaled
+/// matrix, free of units; the null directions found there are then projected out in the
+/// original coordinates, so that the norm minimized is that of `x` itself, as lstsq's.
+#[allow(clippy::needless_range_loop)] // index arithmetic reads as the textbook algorithm
+pub(crate) fn solve_min_norm(a: &[f64], b: &[f64], dim: usize) -> Vec<f64> {
+    let scale: Vec<f64> = (0..dim)
+        .map(|k| {
+            let d = a[k * dim + k];
+            if d > 0.0 {
+                1.0 / d.sqrt()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mut scaled = vec![0.0; dim * dim];
+    for r in 0..dim {
+        for c in 0..dim {
+            scaled[r * dim + c] = a[r * dim + c] * scale[r] * scale[c];
+        }
+    }
+    let (values, vectors) = symmetric_eigen(&mut scaled, dim);
+    let largest = values.iter().fold(0.0f64, |m, v| m.max(*v));
+    let cutoff = MIN_EIGENVALUE * largest;
+    let mut x = vec![0.0; dim];
+    let mut null: Vec<Vec<f64>> = Vec::new();
+    for k in 0..dim {
+        let u = &vectors[k * dim..(k + 1) * dim];
+        if values[k] > cutoff {
+            let coef =
+                u.iter().zip(b).zip(&scale).map(|((u, b), s)| u * b * s).sum::<f64>() / values[k];
+            for (xi, (&ui, s)) in x.iter_mut().zip(u.iter().zip(&scale)) {
+                *xi += coef * ui * s;
+            }
+        } else {
+            // A zero-scaled coordinate (an all-zero column) is a null direction on its own.
+            null.push(
+                u.iter().zip(&scale).map(|(u, s)| if *s > 0.0 { u * s } else { *u }).collect(),
+            );
+        }
+    }
+    // Null directions of `a` are `S u` for null vectors `u` of `S a S`: orthonormalize them
+    // (modified Gram-Schmidt) and remove their components from `x`.
+    let mut basis: Vec<Vec<f64>> = Vec::new();
+    for mut v in null {
+        for q in &basis {
+            let d: f64 = v.iter().zip(q).map(|(a, b)| a * b).sum();
+            v.iter_mut().zip(q).for_each(|(a, b)| *a -= d * b);
+        }
+        let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            v.iter_mut().for_each(|a| *a /= norm);
+            basis.push(v);
+        }
+    }
+    for q in &basis {
+        let d: f64 = x.iter().zip(q).map(|(a, b)| a * b).sum();
+        x.iter_mut().zip(q).for_each(|(a, b)| *a -= d * b);
+    }
+    x
+}
+
+/// Eigenvalues and eigenvectors (row `k` of the returned `dim x dim` matrix is the vector of
+/// value `k`) of the symmetric row-major `a`, which it overwrites: the cyclic Jacobi method,
+/// exact to rounding for the small matrices here, deterministic, and with no LAPACK.
+#[allow(clippy::needless_range_loop)] // index arithmetic reads as the textbook algorithm
+pub(crate) fn symmetric_eigen(a: &mut [f64], dim: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut v = vec![0.0; dim * dim];
+    for k in 0..dim {
+        v[k * dim + k] = 1.0;
+    }
+    for _sweep in 0..100 {
+        let off: f64 = (0..dim)
+            .flat_map(|r| (0..r).map(move |c| (r, c)))
+            .map(|(r, c)| a[r * dim + c].powi(2))
+            .sum();
+        let diag: f64 = (0..dim).map(|k| a[k * dim + k].powi(2)).sum();
+        if off <= f64::EPSILON * f64::EPSILON * diag || off == 0.0 {
+            break;
+        }
+        for p in 0..dim {
+            for q in p + 1..dim {
+                let apq = a[p * dim + q];
+                if apq == 0.0 {
+                    continue;
+                }
+                let (app, aqq) = (a[p * dim + p], a[q * dim + q]);
+                let theta = (aqq - app) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..dim {
+                    let (akp, akq) = (a[k * dim + p], a[k * dim + q]);
+                    a[k * dim + p] = c * akp - s * akq;
+                    a[k * dim + q] = s * akp + c * akq;
+                }
+                for k in 0..dim {
+                    let (apk, aqk) = (a[p * dim + k], a[q * dim + k]);
+                    a[p * dim + k] = c * apk - s * aqk;
+                    a[q * dim + k] = s * apk + c * aqk;
+                }
+                for k in 0..dim {
+                    let (vpk, vqk) = (v[p * dim + k], v[q * dim + k]);
+                    v[p * dim + k] = c * vpk - s * vqk;
+                    v[q * dim + k] = s * vpk + c * vqk;
+                }
+            }
+        }
+    }
+    ((0..dim).map(|k| a[k * dim + k]).collect(), v)
 }

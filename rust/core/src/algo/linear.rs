@@ -1,31 +1,53 @@
-//! Linear regression, ordinary least squares and ridge, in closed form.
+//! Linear regression as Spark's `LinearRegression` (its default normal-equation solver):
+//! ordinary least squares, ridge, lasso and elastic net, with sample weights.
 //!
-//! Own code, not linfa. linfa-elasticnet 0.8.1 is wrong for ridge here (measured, see
-//! DESIGN.md): it ignores centering when it fits an intercept, and with `l1_ratio = 0` it never
-//! meets its stop test. linfa-linear would only cover the OLS half, and ridge needs the same
-//! normal equations plus a diagonal, so one closed form serves both:
+//! The objective, on the original scale, for weights `w_i` summing to `W`:
 //!
-//! `(Xc'Xc/n + regParam * D^2) w = Xc'yc/n`, `intercept = mean(y) - mean(x) . w`
+//! `1/(2W) sum_i w_i (y_i - x_i.b - b0)^2 + regParam * (alpha sum_j c_j |b_j|
+//!  + (1 - alpha)/(2 d) sum_j c_j^2 b_j^2)`
 //!
-//! where `Xc`, `yc` are centered when fitting an intercept (not otherwise) and `D` holds the
-//! features' sample standard deviations (ddof 1) when `standardization` is on, else ones. The
-//! products are accumulated after centering (two passes, not `sum x^2 - n mean^2`) and the
-//! system is solved by Cholesky on its Jacobi-scaled form, so a feature a thousand times larger
-//! than the others costs no accuracy and the singularity test does not depend on units: on the
-//! reference fixtures the results agree with scikit-learn to about 1e-12. A group costs
-//! `O(n p^2 + p^3)` and a handful of `p`- and `p^2`-sized buffers.
+//! with `alpha = elasticNetParam`, `c_j` feature j's weighted population std
+//! (`sqrt(sum_i w_i (x_ij - mean_j)^2 / W)`) when `standardization` is on, else 1, and `d` the
+//! label's weighted population std (its absolute mean when the label is constant). That is what
+//! Spark's `WeightedLeastSquares` solves: it standardizes features and label with population
+//! stds and applies `regParam / d` to the standardized coefficients, so that after scaling back
+//! the L1 part is `regParam * alpha` on `c_j b_j` and the L2 part is divided by `d` (glmnet's
+//! convention). scikit-learn's `ElasticNet(alpha = regParam * (alpha + (1 - alpha) / d),
+//! l1_ratio = regParam * alpha / that)` on `X / c` with `sample_weight` is the same problem;
+//! `regParam = 0` is `LinearRegression`. Measured (tests/elastic_net.rs, fixtures from
+//! tests/reference/make_enet_fixtures.py): within 1e-8 of Spark 3.5.7 on ridge and OLS and
+//! within 1e-6 on elastic net and lasso, relative.
 //!
-//! A constant feature gets coefficient 0, as Spark does: with an intercept the intercept
-//! already spans it, and without one Spark (like glmnet) also zeroes it rather than let it act
-//! as an intercept; its standard deviation, needed for standardization, is 0 anyway.
+//! Solvers. Both start from one pass over the rows, read in place, that accumulates the
+//! weighted, centered (with an intercept) Gram matrix `X'WX/W`, `X'Wy/W` and the centered
+//! squares for the stds (`O(n p^2)`).
+//! - No L1 part: the closed form `(G + diag(l2)) b = r`, Cholesky on its Jacobi-scaled form, so
+//!   that a feature a thousand times larger than the others costs no accuracy. It reports
+//!   converged after 0 iterations, as Spark's normal solver. When the system is singular
+//!   (collinear features with `regParam = 0`), the minimum-norm least-squares solution, as
+//!   scikit-learn's `LinearRegression` (lstsq) returns it, through an eigen-decomposition
+//!   ([`super::linalg::solve_min_norm`]); Spark instead retries with L-BFGS, whose answer
+//!   depends on its starting point.
+//! - An L1 part: cyclic coordinate descent on the Gram matrix ([`super::elastic_net`]), `maxIter`
+//!   sweeps at most, stopping when no coefficient moves the fitted values by more than
+//!   `tol * d`; `converged` says which happened.
+//!
+//! A constant feature (over the rows of positive weight) gets coefficient 0, as in Spark. A
+//! constant label gives coefficients 0 and the label as intercept (0 without an intercept when
+//! the label is 0), as Spark; with a nonzero constant label, no intercept and `regParam > 0`
+//! Spark refuses to fit, and so does this. Values whose squares overflow fail the group naming
+//! the column.
 
 use ndarray::{s, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::linalg::{for_each_row, label_mean, sample_std, solve_spd, Dense, FeatureStats, Rows};
-use super::{Algorithm, FittedModel, GroupData, Prediction, Task};
+use super::elastic_net::coordinate_descent;
+use super::linalg::{
+    for_each_row, label_mean, solve_min_norm, solve_spd, Dense, FeatureStats, Rows,
+};
+use super::{Algorithm, Convergence, FittedModel, GroupData, Prediction, Task};
 use crate::error::{Error, Result};
-use crate::params::check_non_negative;
+use crate::params::{check_in_range, check_non_negative, deserialize_max_iter};
 
 /// The plug-in: `"linear"`, model code 1.
 pub struct Linear;
@@ -34,8 +56,8 @@ impl Algorithm for Linear {
     const NAME: &'static str = "linear";
     const CODE: u8 = 1;
     const TASK: Task = Task::Regression;
-    const WEIGHTS: bool = false;
-    const ITERATIVE: bool = false;
+    const WEIGHTS: bool = true;
+    const ITERATIVE: bool = true;
     type Params = LinearParams;
     type Model = LinearModel;
 
@@ -46,19 +68,24 @@ impl Algorithm for Linear {
     fn fit(params: &LinearParams, data: &GroupData<'_>) -> Result<LinearModel> {
         // Linear regression makes only a few passes over the rows: read them in place through
         // the group's order rather than gather an n x p copy (80 MB for 1M rows x 10).
-        fit_rows(&data.columns()?, params)
+        fit_rows(&data.columns()?, params, data.feature_names)
     }
 }
 
-/// Linear regression: minimizes `1/(2n) ||y - Xw - b||^2 + regParam/2 * sum_j (s_j w_j)^2`
-/// where `s_j` is feature j's sample standard deviation when `standardization` is on, else 1.
-/// `regParam = 0` is ordinary least squares. Same objective as Spark's `LinearRegression` with
-/// `elasticNetParam = 0`, and as scikit-learn's `Ridge(alpha = n * regParam)` on `X / s`.
+/// Linear regression's hyperparameters, Spark's `LinearRegression` names and defaults; the
+/// objective is in the module doc.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct LinearParams {
-    /// L2 penalty, >= 0. Default 0.0.
+    /// Penalty strength, >= 0. Default 0.0.
     pub reg_param: f64,
+    /// Elastic net mixing: 0 is ridge (L2), 1 is lasso (L1); in [0, 1]. Default 0.0.
+    pub elastic_net_param: f64,
+    /// Coordinate descent sweeps at most (with an L1 part only), >= 0. Default 100.
+    #[serde(deserialize_with = "deserialize_max_iter")]
+    pub max_iter: u32,
+    /// Coordinate descent tolerance (with an L1 part only), >= 0. Default 1e-6.
+    pub tol: f64,
     /// Fit an intercept. Default true.
     pub fit_intercept: bool,
     /// Penalize coefficients on the standardized scale (coefficients are always reported on
@@ -68,7 +95,14 @@ pub struct LinearParams {
 
 impl Default for LinearParams {
     fn default() -> Self {
-        LinearParams { reg_param: 0.0, fit_intercept: true, standardization: true }
+        LinearParams {
+            reg_param: 0.0,
+            elastic_net_param: 0.0,
+            max_iter: 100,
+            tol: 1e-6,
+            fit_intercept: true,
+            standardization: true,
+        }
     }
 }
 
@@ -76,7 +110,9 @@ impl LinearParams {
     /// # Errors
     /// `InvalidParam` naming the out-of-range param.
     pub fn validate(&self) -> Result<()> {
-        check_non_negative("regParam", self.reg_param)
+        check_non_negative("regParam", self.reg_param)?;
+        check_in_range("elasticNetParam", self.elastic_net_param, 0.0, 1.0)?;
+        check_non_negative("tol", self.tol)
     }
 }
 
@@ -84,9 +120,27 @@ impl LinearParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LinearModel {
+    #[serde(with = "super::stored::linear")]
     pub params: LinearParams,
     pub coefficients: Vec<f64>,
     pub intercept: f64,
+    /// Coordinate descent sweeps; 0 for the closed form (and absent from the bytes then, as in
+    /// the models of format versions 1 and 2).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub iterations: u32,
+    /// Whether coordinate descent met `tol`; the closed form always has (absent then).
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub converged: bool,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+fn yes() -> bool {
+    true
+}
+fn is_yes(v: &bool) -> bool {
+    *v
 }
 
 impl LinearModel {
@@ -109,6 +163,9 @@ impl FittedModel for LinearModel {
     fn predict(&self, x: &[f64]) -> Prediction {
         Prediction::Value(self.predict_row(x))
     }
+    fn convergence(&self) -> Option<Convergence> {
+        Some(Convergence { converged: self.converged, iterations: self.iterations })
+    }
     fn through_origin(&self) -> bool {
         !self.params.fit_intercept
     }
@@ -117,6 +174,8 @@ impl FittedModel for LinearModel {
             "coefficients": self.coefficients,
             "intercept": self.intercept,
             "params": self.params,
+            "iterations": self.iterations,
+            "converged": self.converged,
         }))
     }
 }
@@ -128,65 +187,97 @@ pub struct RegressionMetrics {
     pub r2: f64,
 }
 
-/// Fits `params`' objective (see [`LinearParams`]) on `x` (n rows x p features) and `y`.
+/// Fits `params`' objective (see the module doc) on `x` (n rows x p features) and `y`.
 ///
 /// # Errors
-/// `InvalidParam` for out-of-range params; `Data` for fewer than 2 rows, fewer rows than
-/// unknowns when `regParam` is 0, or `y` not of length n; `Numerical` for a singular system
-/// (collinear features) or a non-finite result.
+/// As [`fit_weighted`].
 pub fn fit(x: ArrayView2<f64>, y: ArrayView1<f64>, params: &LinearParams) -> Result<LinearModel> {
-    params.validate()?;
-    let (n, labels) = (x.nrows(), y.len());
-    if labels != n {
-        return Err(Error::data(format!("{n} feature rows but {labels} labels")));
-    }
-    // Reborrowed: the two views may live for different lifetimes, `Dense` wants one.
-    fit_rows(&Dense { x: x.view(), y: y.view() }, params)
+    fit_weighted(x, y, None, params)
 }
 
-/// [`fit`] on any [`Rows`]; the same bits as [`fit`] on the rows gathered into a matrix.
-pub(crate) fn fit_rows(data: &impl Rows, params: &LinearParams) -> Result<LinearModel> {
+/// [`fit`] with sample weights (finite, >= 0, positive sum; `None` means all 1).
+///
+/// # Errors
+/// `InvalidParam` for out-of-range params; `Data` for fewer than 2 rows of positive weight,
+/// fewer than unknowns when `regParam` is 0, `y` or `w` not of length n, values whose squares
+/// overflow, or a constant nonzero label to regularize without an intercept; `Numerical` for a
+/// non-finite result.
+pub fn fit_weighted(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    w: Option<ArrayView1<f64>>,
+    params: &LinearParams,
+) -> Result<LinearModel> {
+    params.validate()?;
+    let n = x.nrows();
+    if y.len() != n || w.is_some_and(|w| w.len() != n) {
+        return Err(Error::data(format!("{n} feature rows but {} labels or weights", y.len())));
+    }
+    // Reborrowed: the views may live for different lifetimes, `Dense` wants one.
+    let w = w.as_ref().map(|w| w.view());
+    fit_rows(&Dense { x: x.view(), y: y.view(), w }, params, &[])
+}
+
+/// [`fit_weighted`] on any [`Rows`]; the same bits as on the rows gathered into a matrix.
+/// `names` name the features in errors (empty: by index).
+pub(crate) fn fit_rows(
+    data: &impl Rows,
+    params: &LinearParams,
+    names: &[String],
+) -> Result<LinearModel> {
     params.validate()?;
     let (n, p) = (data.n(), data.p());
-    if n < 2 {
-        return Err(Error::data(format!("linear regression needs at least 2 rows, got {n}")));
+    let rows = (0..n).filter(|&i| data.weight(i) > 0.0).count();
+    if rows < 2 {
+        return Err(Error::data(format!(
+            "linear regression needs at least 2 rows of positive weight, got {rows}"
+        )));
     }
     let fit_intercept = params.fit_intercept;
     let unknowns = p + usize::from(fit_intercept);
-    if params.reg_param == 0.0 && n < unknowns {
+    if params.reg_param == 0.0 && rows < unknowns {
         let what = if fit_intercept { " and an intercept" } else { "" };
         return Err(Error::data(format!(
             "ordinary least squares (regParam 0) with {p} features{what} needs at least \
-             {unknowns} rows, got {n}"
+             {unknowns} rows, got {rows}"
         )));
     }
+    let feature = |j: usize| names.get(j).map_or(format!("feature {j}"), |s| format!("'{s}'"));
 
-    let stats = FeatureStats::means(n, p, |i, out| data.read(i, out));
+    let stats = FeatureStats::means(n, p, |i, out| data.read(i, out), |i| data.weight(i));
+    let weight_sum = stats.weight_sum;
+    let (y_mean, y_varies) = label_stats(data, weight_sum);
     let active = &stats.active;
     let q = active.len();
     let shift: Vec<f64> =
         active.iter().map(|&j| if fit_intercept { stats.mean[j] } else { 0.0 }).collect();
-    let y_shift = if fit_intercept { label_mean(data) } else { 0.0 };
+    let y_shift = if fit_intercept { y_mean } else { 0.0 };
 
     let mut gram = vec![0.0; q * q];
     let mut rhs = vec![0.0; q];
-    // Centered squares of the active features for their standard deviations, summed here
-    // rather than in a pass of their own (the same sums as FeatureStats::of).
-    let mut ss = vec![-0.0; if params.standardization { q } else { 0 }];
+    // Centered squares of the active features for their stds, and of the label for its own,
+    // summed here rather than in a pass of their own.
+    let mut ss = vec![-0.0; q];
+    let mut yy = -0.0;
     let mut row = vec![0.0; q];
+    let mut wrow = vec![0.0; q];
     for_each_row(
         n,
         p,
         |i, out| data.read(i, out),
         |i, xi| {
-            for ((r, &j), s) in row.iter_mut().zip(active).zip(&shift) {
+            let w = data.weight(i);
+            for (((r, wr), &j), s) in row.iter_mut().zip(&mut wrow).zip(active).zip(&shift) {
                 *r = xi[j] - s;
+                *wr = w * *r;
             }
             for (s, &j) in ss.iter_mut().zip(active) {
-                *s += (xi[j] - stats.mean[j]) * (xi[j] - stats.mean[j]);
+                *s += w * ((xi[j] - stats.mean[j]) * (xi[j] - stats.mean[j]));
             }
-            let yc = data.label(i) - y_shift;
-            for (a, &ra) in row.iter().enumerate() {
+            let yi = data.label(i);
+            yy += w * ((yi - y_mean) * (yi - y_mean));
+            let yc = yi - y_shift;
+            for (a, &ra) in wrow.iter().enumerate() {
                 rhs[a] += ra * yc;
                 for (g, &rb) in gram[a * q..=a * q + a].iter_mut().zip(&row) {
                     *g += ra * rb;
@@ -194,34 +285,105 @@ pub(crate) fn fit_rows(data: &impl Rows, params: &LinearParams) -> Result<Linear
             }
         },
     );
-    let inv_n = 1.0 / n as f64;
+    // Squares of values near 1e155 and beyond overflow: say so rather than let the infinities
+    // pass for collinearity.
+    for (a, &j) in active.iter().enumerate() {
+        if !(stats.mean[j].is_finite() && ss[a].is_finite() && gram[a * q + a].is_finite()) {
+            return Err(overflow(&feature(j)));
+        }
+    }
+    if !(y_mean.is_finite() && yy.is_finite() && rhs.iter().all(|v| v.is_finite())) {
+        return Err(overflow("the label"));
+    }
+
+    let constant = |intercept: f64| LinearModel {
+        params: params.clone(),
+        coefficients: vec![0.0; p],
+        intercept,
+        iterations: 0,
+        converged: true,
+    };
+    let label_std = (yy / weight_sum).sqrt();
+    if !y_varies {
+        if fit_intercept || y_mean == 0.0 {
+            return Ok(constant(if fit_intercept { y_mean } else { 0.0 }));
+        }
+        if params.reg_param > 0.0 {
+            return Err(Error::data(
+                "the label is constant and fitIntercept is false: its standard deviation is 0, \
+                 and the penalty is relative to it (as in Spark); set fitIntercept or regParam 0",
+            ));
+        }
+    }
+    let label_scale = if y_varies { label_std } else { y_mean.abs() };
+
+    let inv_w = 1.0 / weight_sum;
     for a in 0..q {
-        rhs[a] *= inv_n;
+        rhs[a] *= inv_w;
         for b in 0..=a {
-            let v = gram[a * q + b] * inv_n;
+            let v = gram[a * q + b] * inv_w;
             gram[a * q + b] = v;
             gram[b * q + a] = v;
         }
-        let d = if params.standardization { sample_std(ss[a], n) } else { 1.0 };
-        gram[a * q + a] += params.reg_param * d * d;
     }
-    solve_spd(&mut gram, &mut rhs, q).map_err(|a| {
-        Error::numerical(format!(
-            "singular matrix: collinear features? (feature {} is a linear combination of the \
-             others)",
-            active[a]
-        ))
-    })?;
+    let feature_scale: Vec<f64> =
+        ss.iter().map(|&s| if params.standardization { (s * inv_w).sqrt() } else { 1.0 }).collect();
+    let (lambda, alpha) = (params.reg_param, params.elastic_net_param);
+    let l2: Vec<f64> = feature_scale
+        .iter()
+        .map(|c| if lambda > 0.0 { lambda * (1.0 - alpha) / label_scale * c * c } else { 0.0 })
+        .collect();
+
+    let (solution, iterations, converged) = if lambda * alpha > 0.0 {
+        let l1: Vec<f64> = feature_scale.iter().map(|c| lambda * alpha * c).collect();
+        let s =
+            coordinate_descent(&gram, &rhs, &l1, &l2, params.max_iter, params.tol * label_scale);
+        (s.coefficients, s.sweeps, s.converged)
+    } else {
+        let mut system = gram.clone();
+        for (a, l) in l2.iter().enumerate() {
+            system[a * q + a] += l;
+        }
+        let mut b = rhs.clone();
+        if solve_spd(&mut system, &mut b, q).is_err() {
+            // Collinear features: as lstsq, the solution of least norm.
+            for (a, l) in l2.iter().enumerate() {
+                gram[a * q + a] += l;
+            }
+            b = solve_min_norm(&gram, &rhs, q);
+        }
+        (b, 0, true)
+    };
 
     let mut coefficients = vec![0.0; p];
-    for (&j, &w) in active.iter().zip(&rhs) {
+    for (&j, &w) in active.iter().zip(&solution) {
         coefficients[j] = w;
     }
-    let intercept = y_shift - shift.iter().zip(&rhs).map(|(m, w)| m * w).sum::<f64>();
+    let intercept = y_shift - shift.iter().zip(&solution).map(|(m, w)| m * w).sum::<f64>();
     if !intercept.is_finite() || coefficients.iter().any(|w| !w.is_finite()) {
         return Err(Error::numerical("linear regression produced non-finite coefficients"));
     }
-    Ok(LinearModel { params: params.clone(), coefficients, intercept })
+    Ok(LinearModel { params: params.clone(), coefficients, intercept, iterations, converged })
+}
+
+/// The weighted mean of the label and whether it varies over the rows of positive weight.
+fn label_stats(data: &impl Rows, weight_sum: f64) -> (f64, bool) {
+    let (mut sum, mut first, mut varies) = (-0.0, None, false);
+    for i in 0..data.n() {
+        let (w, y) = (data.weight(i), data.label(i));
+        sum += w * y;
+        if w > 0.0 {
+            varies |= *first.get_or_insert(y) != y;
+        }
+    }
+    (sum / weight_sum, varies)
+}
+
+fn overflow(column: &str) -> Error {
+    Error::data(format!(
+        "{column} has values too large to square in double precision (beyond about 1e154): \
+         rescale the column"
+    ))
 }
 
 /// RMSE and R^2 of `model` on `x`, `y`. R^2 is Spark's: residuals against the mean of `y`, or
@@ -229,7 +391,7 @@ pub(crate) fn fit_rows(data: &impl Rows, params: &LinearParams) -> Result<Linear
 /// Rows beyond the shorter of `x` and `y` are ignored.
 pub fn metrics(model: &LinearModel, x: ArrayView2<f64>, y: ArrayView1<f64>) -> RegressionMetrics {
     let n = x.nrows().min(y.len());
-    metrics_rows(model, &Dense { x: x.slice(s![..n, ..]), y: y.slice(s![..n]) })
+    metrics_rows(model, &Dense { x: x.slice(s![..n, ..]), y: y.slice(s![..n]), w: None })
 }
 
 /// [`metrics`] on any [`Rows`]: one pass for the mean of the labels, one for the residuals.
@@ -261,7 +423,7 @@ mod tests {
     use ndarray::{array, Array1, Array2};
 
     fn params(reg_param: f64, fit_intercept: bool, standardization: bool) -> LinearParams {
-        LinearParams { reg_param, fit_intercept, standardization }
+        LinearParams { reg_param, fit_intercept, standardization, ..LinearParams::default() }
     }
 
     fn data() -> (Array2<f64>, Array1<f64>) {
@@ -297,7 +459,7 @@ mod tests {
         let e =
             fit(x.slice(ndarray::s![..1, ..]), y.slice(ndarray::s![..1]), &params(0.1, true, true))
                 .unwrap_err();
-        assert!(e.to_string().contains("at least 2 rows, got 1"), "{e}");
+        assert!(e.to_string().contains("at least 2 rows of positive weight, got 1"), "{e}");
     }
 
     #[test]
@@ -312,15 +474,63 @@ mod tests {
     }
 
     #[test]
-    fn collinear_features_are_a_numerical_error() {
+    fn collinear_features_give_the_minimum_norm_solution() {
         let (mut x, y) = data();
         let sum = &x.column(0) * 2.0 - x.column(1);
         x.column_mut(2).assign(&sum);
-        let e = fit(x.view(), y.view(), &LinearParams::default()).unwrap_err();
-        assert!(matches!(e, Error::Numerical { .. }), "{e:?}");
-        assert!(e.to_string().contains("singular matrix: collinear features?"), "{e}");
-        // Ridge is well-posed on the same data.
+        let m = fit(x.view(), y.view(), &LinearParams::default()).unwrap();
+        // Any solution fits as well; the one of least norm has no component along the null
+        // direction (2, -1, -1).
+        let along = 2.0 * m.coefficients[0] - m.coefficients[1] - m.coefficients[2];
+        assert!(along.abs() < 1e-9 * m.coefficients[0].abs(), "{m:?}");
+        // Ridge is well-posed on the same data and takes the closed form.
         fit(x.view(), y.view(), &params(0.01, true, true)).unwrap();
+    }
+
+    #[test]
+    fn bad_params_are_refused_by_name() {
+        let bad = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.1, 1.1];
+        for v in bad {
+            let p = LinearParams { elastic_net_param: v, ..LinearParams::default() };
+            let e = p.validate().unwrap_err();
+            assert!(matches!(e, Error::InvalidParam { ref name, .. } if name == "elasticNetParam"));
+        }
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.1, -1.0] {
+            for (name, p) in [
+                ("tol", LinearParams { tol: v, ..LinearParams::default() }),
+                ("regParam", LinearParams { reg_param: v, ..LinearParams::default() }),
+            ] {
+                let e = p.validate().unwrap_err();
+                assert!(matches!(e, Error::InvalidParam { name: ref n, .. } if n == name), "{e}");
+            }
+        }
+        for json in [r#"{"maxIter": -1}"#, r#"{"maxIter": 1.5}"#, r#"{"maxIter": 1e300}"#] {
+            let e = crate::params::parse_json::<LinearParams>(json).unwrap_err();
+            assert!(matches!(e, Error::InvalidParam { .. }), "{e:?}");
+            assert!(e.to_string().contains("maxIter must be an integer"), "{e}");
+        }
+        // Spark allows maxIter 0: no sweep, so not converged with an L1 part.
+        let (x, y) = data();
+        let p = LinearParams {
+            reg_param: 0.1,
+            elastic_net_param: 1.0,
+            max_iter: 0,
+            ..params(0.1, true, true)
+        };
+        let m = fit(x.view(), y.view(), &p).unwrap();
+        assert_eq!((m.iterations, m.converged), (0, false));
+    }
+
+    #[test]
+    fn overflowing_squares_name_the_column() {
+        let (mut x, y) = data();
+        x[[3, 1]] = 1e200;
+        let e = fit(x.view(), y.view(), &LinearParams::default()).unwrap_err();
+        assert!(e.to_string().contains("feature 1 has values too large to square"), "{e}");
+        let (x, mut y) = data();
+        y[4] = -1e200;
+        let e = fit(x.view(), y.view(), &LinearParams::default()).unwrap_err();
+        assert!(e.to_string().contains("the label has values too large to square"), "{e}");
     }
 
     #[test]
@@ -359,7 +569,7 @@ mod tests {
         let features: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
         let data = Columns { features: &features, label: &label, weight: None, order: &order };
         for p in [params(0.0, true, true), params(0.3, true, false), params(0.5, false, true)] {
-            let (a, b) = (fit(x.view(), y.view(), &p).unwrap(), fit_rows(&data, &p).unwrap());
+            let (a, b) = (fit(x.view(), y.view(), &p).unwrap(), fit_rows(&data, &p, &[]).unwrap());
             let bits = |m: &LinearModel| {
                 m.coefficients.iter().chain([&m.intercept]).map(|v| v.to_bits()).collect::<Vec<_>>()
             };

@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Algorithm, Convergence, FittedModel, GroupData, Prediction, Task};
 use crate::error::{Error, Result};
-use crate::params::check_non_negative;
+use crate::params::{check_in_range, check_non_negative, deserialize_max_iter};
 
 /// The plug-in: `"logistic"`, model code 2.
 pub struct Logistic;
@@ -61,7 +61,8 @@ impl Algorithm for Logistic {
 
     fn fit(params: &LogisticParams, data: &GroupData<'_>) -> Result<LogisticModel> {
         // Newton iterates many times over the rows: gather them once.
-        fit(data.x().view(), data.y()?.view(), params)
+        let w = data.w();
+        fit_weighted(data.x().view(), data.y()?.view(), w.as_ref().map(|w| w.view()), params)
     }
 }
 
@@ -72,10 +73,13 @@ impl Algorithm for Logistic {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct LogisticParams {
-    /// L2 penalty, >= 0. Default 0.0.
+    /// Penalty strength, >= 0. Default 0.0.
     pub reg_param: f64,
+    /// Elastic net mixing: 0 is L2, 1 is L1; in [0, 1]. Default 0.0.
+    pub elastic_net_param: f64,
     /// Maximum optimizer iterations, >= 0 (0 returns the starting point, the class priors, as
     /// Spark does). Default 100.
+    #[serde(deserialize_with = "deserialize_max_iter")]
     pub max_iter: u32,
     /// Convergence tolerance, >= 0. Default 1e-6.
     pub tol: f64,
@@ -91,6 +95,7 @@ impl Default for LogisticParams {
     fn default() -> Self {
         LogisticParams {
             reg_param: 0.0,
+            elastic_net_param: 0.0,
             max_iter: 100,
             tol: 1e-6,
             fit_intercept: true,
@@ -105,6 +110,7 @@ impl LogisticParams {
     /// `InvalidParam` naming the out-of-range param.
     pub fn validate(&self) -> Result<()> {
         check_non_negative("regParam", self.reg_param)?;
+        check_in_range("elasticNetParam", self.elastic_net_param, 0.0, 1.0)?;
         check_non_negative("tol", self.tol)?;
         if !matches!(self.family.as_str(), "auto" | "binomial" | "multinomial") {
             return Err(Error::invalid_param(
@@ -124,6 +130,7 @@ impl LogisticParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LogisticModel {
+    #[serde(with = "super::stored::logistic")]
     pub params: LogisticParams,
     /// The sorted distinct label values seen in training.
     pub classes: Vec<f64>,
@@ -190,19 +197,34 @@ pub struct ClassificationMetrics {
 /// values `y`.
 ///
 /// # Errors
-/// `InvalidParam` for out-of-range params; `Data` for fewer than two classes, more than two with
-/// family "binomial", or `y` not of length n; `Numerical` for a non-finite result.
+/// As [`fit_weighted`].
 pub fn fit(
     x: ArrayView2<f64>,
     y: ArrayView1<f64>,
     params: &LogisticParams,
 ) -> Result<LogisticModel> {
+    fit_weighted(x, y, None, params)
+}
+
+/// [`fit`] with sample weights (finite, >= 0, positive sum; `None` means all 1). Rows of weight
+/// 0 take no part, their labels included.
+///
+/// # Errors
+/// `InvalidParam` for out-of-range params; `Data` for fewer than two classes, more than two with
+/// family "binomial", or `y` or `w` not of length n; `Numerical` for a non-finite result.
+pub fn fit_weighted(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    w: Option<ArrayView1<f64>>,
+    params: &LogisticParams,
+) -> Result<LogisticModel> {
     params.validate()?;
     let (n, p) = x.dim();
-    if y.len() != n {
-        return Err(Error::data(format!("{n} feature rows but {} labels", y.len())));
+    if y.len() != n || w.is_some_and(|w| w.len() != n) {
+        return Err(Error::data(format!("{n} feature rows but {} labels or weights", y.len())));
     }
-    let mut classes = y.to_vec();
+    let weight = |i: usize| w.map_or(1.0, |w| w[i]);
+    let mut classes: Vec<f64> = (0..n).filter(|&i| weight(i) > 0.0).map(|i| y[i]).collect();
     classes.sort_by(f64::total_cmp);
     classes.dedup_by(|a, b| a == b);
     let k = classes.len();
@@ -224,41 +246,63 @@ pub fn fit(
         "multinomial" => true,
         _ => k > 2,
     };
-    let labels: Vec<usize> = y.iter().map(|v| classes.partition_point(|c| c < v)).collect();
+    // A label seen only on rows of weight 0 is no class; those rows are skipped.
+    let labels: Vec<usize> =
+        y.iter().map(|v| classes.iter().position(|c| c == v).unwrap_or(0)).collect();
 
-    let stats = FeatureStats::new(x);
+    let stats = FeatureStats::of(
+        n,
+        p,
+        |i, out| out.iter_mut().zip(x.row(i)).for_each(|(o, v)| *o = *v),
+        weight,
+    );
     let fit_intercept = params.fit_intercept;
     let active = stats.active;
     let shift: Vec<f64> =
         active.iter().map(|&j| if fit_intercept { stats.mean[j] } else { 0.0 }).collect();
     let scale: Vec<f64> = active.iter().map(|&j| stats.std[j]).collect();
-    // Without standardization the penalty is on w = v / s.
-    let weight = |s: &f64| {
-        if params.standardization {
-            1.0
-        } else {
-            1.0 / (s * s)
-        }
-    };
-    let penalty = scale.iter().map(|s| params.reg_param * weight(s)).collect();
+    let (lambda, alpha) = (params.reg_param, params.elastic_net_param);
+    // Without standardization the penalty is on w = v / s: L2 on v^2 / s^2, L1 on |v| / s.
+    let (l2, l1): (Vec<f64>, Vec<f64>) = scale
+        .iter()
+        .map(|s| {
+            let (c, c2) =
+                if params.standardization { (1.0, 1.0) } else { (1.0 / s, 1.0 / (s * s)) };
+            (lambda * (1.0 - alpha) * c2, lambda * alpha * c)
+        })
+        .unzip();
+    let sparse = lambda * alpha > 0.0;
+    let q = scale.len() + usize::from(fit_intercept);
     let problem = Problem {
         x,
         labels,
+        weights: (0..n).map(weight).collect(),
+        weight_sum: stats.weight_sum,
         active,
         shift,
-        q: scale.len() + usize::from(fit_intercept),
+        q,
         scale,
-        penalty,
+        penalty: l2,
         margins: if multinomial { k } else { 1 },
         reference: !multinomial,
         intercept: fit_intercept,
+        // With an L1 part the optimum need not have centered coefficients (Spark does not
+        // center them either): only the free intercepts are pinned to sum 0.
+        center_from: if sparse { q - usize::from(fit_intercept) } else { 0 },
     };
-    let (mut theta, iterations, converged) = problem.newton(params.max_iter, params.tol, k);
+    let (mut theta, iterations, converged) = if sparse {
+        let l1_full: Vec<f64> = (0..problem.margins)
+            .flat_map(|_| l1.iter().copied().chain(fit_intercept.then_some(0.0)))
+            .collect();
+        problem.proximal_newton(&l1_full, params.max_iter, params.tol, k)
+    } else {
+        problem.newton(params.max_iter, params.tol, k)
+    };
 
-    let (m, q) = (problem.margins, problem.q);
+    let m = problem.margins;
     if multinomial {
         // Already centered up to the tolerance; this removes the residue.
-        for a in 0..q {
+        for a in problem.center_from..q {
             let center = (0..m).map(|c| theta[c * q + a]).sum::<f64>() / m as f64;
             (0..m).for_each(|c| theta[c * q + a] -= center);
         }
@@ -346,18 +390,24 @@ fn log_sum_exp(m: &[f64]) -> (f64, usize) {
 /// One group's data on the standardized scale, and the objective described in the module doc.
 /// Parameters `theta`: one block of `q` per margin, the active features' coefficients and then
 /// (with an intercept) the intercept.
-struct Problem<'a> {
+pub(super) struct Problem<'a> {
     x: ArrayView2<'a, f64>,
     labels: Vec<usize>,
+    weights: Vec<f64>,
+    weight_sum: f64,
     active: Vec<usize>,
     shift: Vec<f64>,
     scale: Vec<f64>,
+    /// L2 penalty per active feature (the same for every margin).
     penalty: Vec<f64>,
-    q: usize,
-    margins: usize,
+    pub(super) q: usize,
+    pub(super) margins: usize,
     /// Binomial: the first class has the fixed margin 0 and block 0 is the second class.
     reference: bool,
     intercept: bool,
+    /// Multinomial: the parameters from this index of each block on get the centering term
+    /// (0: all; `q - 1`: the intercept only; `q`: none).
+    center_from: usize,
 }
 
 impl Problem<'_> {
@@ -365,17 +415,7 @@ impl Problem<'_> {
     /// the gradient met `tol`.
     fn newton(&self, max_iter: u32, tol: f64, classes: usize) -> (Vec<f64>, u32, bool) {
         let dim = self.margins * self.q;
-        let mut theta = vec![0.0; dim];
-        if self.intercept {
-            let mut counts = vec![0.0f64; classes];
-            self.labels.iter().for_each(|&c| counts[c] += 1.0);
-            let logs: Vec<f64> = counts.iter().map(|c| c.ln()).collect();
-            let shift =
-                if self.reference { logs[0] } else { logs.iter().sum::<f64>() / classes as f64 };
-            for c in 0..self.margins {
-                theta[c * self.q + self.q - 1] = logs[c + usize::from(self.reference)] - shift;
-            }
-        }
+        let mut theta = self.start(classes);
         let (mut grad, mut hess) = (vec![0.0; dim], vec![0.0; dim * dim]);
         let (mut grad_t, mut hess_t) = (grad.clone(), hess.clone());
         let (mut step, mut work, mut trial) = (grad.clone(), hess.clone(), theta.clone());
@@ -410,8 +450,25 @@ impl Problem<'_> {
         (theta, iterations, converged)
     }
 
-    /// The objective at `theta`, its gradient into `grad` and Hessian into `hess` (row-major).
-    fn eval(&self, theta: &[f64], grad: &mut [f64], hess: &mut [f64]) -> f64 {
+    /// The starting point: zero coefficients, intercepts at the log class priors (weighted).
+    pub(super) fn start(&self, classes: usize) -> Vec<f64> {
+        let mut theta = vec![0.0; self.margins * self.q];
+        if self.intercept {
+            let mut counts = vec![0.0f64; classes];
+            self.labels.iter().zip(&self.weights).for_each(|(&c, &w)| counts[c] += w);
+            let logs: Vec<f64> = counts.iter().map(|c| c.ln()).collect();
+            let shift =
+                if self.reference { logs[0] } else { logs.iter().sum::<f64>() / classes as f64 };
+            for c in 0..self.margins {
+                theta[c * self.q + self.q - 1] = logs[c + usize::from(self.reference)] - shift;
+            }
+        }
+        theta
+    }
+
+    /// The smooth part of the objective (weighted mean log loss, L2 penalty, centering term) at
+    /// `theta`, its gradient into `grad` and Hessian into `hess` (row-major).
+    pub(super) fn eval(&self, theta: &[f64], grad: &mut [f64], hess: &mut [f64]) -> f64 {
         let (q, k, dim) = (self.q, self.margins, self.margins * self.q);
         let offset = usize::from(self.reference);
         grad.fill(0.0);
@@ -419,7 +476,12 @@ impl Problem<'_> {
         let mut a = vec![0.0; q];
         let mut m = vec![0.0; k + offset];
         let mut loss = 0.0;
-        for (xi, &label) in self.x.rows().into_iter().zip(&self.labels) {
+        for ((xi, &label), &weight) in
+            self.x.rows().into_iter().zip(&self.labels).zip(&self.weights)
+        {
+            if weight == 0.0 {
+                continue;
+            }
             for (((a, &j), s), sc) in
                 a.iter_mut().zip(&self.active).zip(&self.shift).zip(&self.scale)
             {
@@ -434,15 +496,15 @@ impl Problem<'_> {
                 *mc = theta[c * q..(c + 1) * q].iter().zip(&a).map(|(t, v)| t * v).sum();
             }
             let (lse, _) = log_sum_exp(&m);
-            loss += lse - m[label];
+            loss += weight * (lse - m[label]);
             // m becomes the probabilities of the free margins.
             m.iter_mut().for_each(|v| *v = (*v - lse).exp());
             let pi = &m[offset..];
             for c in 0..k {
-                let residual = pi[c] - f64::from(u8::from(label == c + offset));
+                let residual = weight * (pi[c] - f64::from(u8::from(label == c + offset)));
                 grad[c * q..(c + 1) * q].iter_mut().zip(&a).for_each(|(g, v)| *g += residual * v);
                 for d in c..k {
-                    let w = if c == d { pi[c] * (1.0 - pi[c]) } else { -pi[c] * pi[d] };
+                    let w = weight * if c == d { pi[c] * (1.0 - pi[c]) } else { -pi[c] * pi[d] };
                     // Upper triangle only (mirrored below): diagonal blocks from column r on.
                     for r in 0..q {
                         let (wr, from) = (w * a[r], if c == d { r } else { 0 });
@@ -453,7 +515,7 @@ impl Problem<'_> {
                 }
             }
         }
-        let inv_n = 1.0 / self.labels.len() as f64;
+        let inv_n = 1.0 / self.weight_sum;
         let mut f = loss * inv_n;
         grad.iter_mut().for_each(|g| *g *= inv_n);
         for r in 0..dim {
@@ -472,7 +534,7 @@ impl Problem<'_> {
             }
         }
         if !self.reference {
-            for a in 0..q {
+            for a in self.center_from..q {
                 let sum: f64 = (0..k).map(|c| theta[c * q + a]).sum();
                 f += 0.5 * sum * sum;
                 for c in 0..k {

@@ -16,12 +16,15 @@
 
 mod checks;
 mod data;
+mod elastic_net;
 pub mod glm;
 pub mod kmeans;
 mod linalg;
 pub mod linear;
 pub mod logistic;
+mod logistic_enet;
 pub mod naive_bayes;
+mod stored;
 pub mod svc;
 
 use std::fmt::Debug;
