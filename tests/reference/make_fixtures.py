@@ -14,9 +14,12 @@ The data come from fixed seeds, so a rerun with the same numpy and scikit-learn 
 same files; another version may move the last digits of the expected values (well inside the
 test tolerances). The objectives, in manyfold's (Spark's) terms, and how each maps to sklearn:
 
-- linear: 1/(2n) ||y - Xw - b||^2 + regParam/2 * sum_j (s_j w_j)^2, with s_j the sample std
-  (ddof=1) when standardization is on, else 1. That is sklearn Ridge(alpha=n*regParam) fitted on
-  X/s, then w/s; regParam=0 is LinearRegression.
+- linear (Spark's LinearRegression, normal solver): 1/(2n) ||y - Xw - b||^2
+  + regParam/(2 d) * sum_j (c_j w_j)^2, with c_j the population std (ddof=0) when
+  standardization is on, else 1, and d the label's population std: Spark standardizes the label
+  too and applies regParam on that scale. That is sklearn Ridge(alpha=n*regParam/d) fitted on
+  X/c, then w/c; regParam=0 is LinearRegression. (make_enet_fixtures.py checks the mapping
+  against Spark itself.)
 - logistic: mean log loss + regParam/2 * ||W / s||^2 on the standardized scale, intercepts
   unpenalized. That is sklearn LogisticRegression(C=1/(n*regParam)) fitted on X/s, then W/s.
   Multinomial intercepts are centered to sum 0 (manyfold's convention; predictions unchanged).
@@ -72,14 +75,15 @@ def linear_case(name, seed, p, reg_param, fit_intercept, standardization):
     x = features(rng, N, p)
     w_true = rng.normal(size=p) / np.abs(x).mean(axis=0)
     y = x @ w_true + (3.0 if fit_intercept else 0.0) + rng.normal(scale=0.5, size=N)
-    s = sample_std(x) if standardization else np.ones(p)
+    s = x.std(axis=0) if standardization else np.ones(p)
     if reg_param == 0.0:
         m = LinearRegression(fit_intercept=fit_intercept).fit(x / s, y)
         source = f"sklearn {sklearn.__version__} LinearRegression"
     else:
-        m = Ridge(alpha=N * reg_param, fit_intercept=fit_intercept, solver="cholesky")
+        m = Ridge(alpha=N * reg_param / y.std(), fit_intercept=fit_intercept, solver="cholesky")
         m.fit(x / s, y)
-        source = f"sklearn {sklearn.__version__} Ridge(alpha=n*regParam, solver=cholesky) on X/s"
+        source = (f"sklearn {sklearn.__version__} Ridge(alpha=n*regParam/std(y), solver=cholesky)"
+                  " on X/std(X) (population stds)")
     coef = m.coef_ / s
     intercept = float(m.intercept_) if fit_intercept else 0.0
     pred = x @ coef + intercept

@@ -12,7 +12,8 @@ Rerun (from the repository root):
 
 The data come from fixed seeds. The objectives and their sklearn equivalents are those of
 tests/reference/make_fixtures.py: linear = sklearn LinearRegression (regParam=0) or
-Ridge(alpha=n*regParam) on X/s; logistic = LogisticRegression(C=1/(n*regParam)) on X/s, with
+Ridge(alpha=n*regParam/d) on X/c, with c and d the population stds of the features (when
+standardization is on) and of the label, as Spark's LinearRegression; logistic = LogisticRegression(C=1/(n*regParam)) on X/s, with
 s the sample std (ddof=1) when standardization is on; coefficients divided by s; multinomial
 intercepts centered to sum 0.
 """
@@ -33,11 +34,11 @@ def linear_group(rng, key, n, p, reg_param, standardization):
     x = rng.normal(size=(n, p)) * rng.uniform(0.5, 4.0, size=p) + rng.uniform(-3, 3, size=p)
     w = rng.normal(size=p) * 2.0
     y = x @ w + rng.uniform(-5, 5) + rng.normal(scale=0.3, size=n)
-    s = sample_std(x) if standardization else np.ones(p)
+    s = x.std(axis=0) if standardization else np.ones(p)
     if reg_param == 0.0:
         m = LinearRegression().fit(x / s, y)
     else:
-        m = Ridge(alpha=n * reg_param, solver="cholesky").fit(x / s, y)
+        m = Ridge(alpha=n * reg_param / y.std(), solver="cholesky").fit(x / s, y)
     coef = m.coef_ / s
     intercept = float(m.intercept_)
     return {
