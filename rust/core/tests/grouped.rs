@@ -17,6 +17,7 @@ use manyfold_core::model::StoredModel;
 use manyfold_core::predict::{ModelSet, PredictOptions};
 use manyfold_core::train::{train_ipc, TrainOptions, Trainer};
 use manyfold_core::Error;
+use ndarray::{Array1, Array2};
 
 const OPTIONS: TrainOptions = TrainOptions { threads: 2, max_rows_per_group: 1_000 };
 
@@ -307,4 +308,50 @@ fn prediction_errors_are_clean() {
     ));
     let e = ModelSet::decode(&[Some(b"MNFD\x01garbage")]).unwrap_err();
     assert!(e.to_string().contains("model 0"), "{e}");
+}
+
+#[test]
+fn weighted_groups_train_through_ipc_as_fit_weighted() {
+    use manyfold_core::algo::linear::{fit_weighted, LinearParams};
+    let (g, y, xs) = linear_rows(&[0, 1], 40);
+    let w: Vec<f64> = (0..g.len()).map(|i| 0.5 + (i % 7) as f64).collect();
+    let fields = vec![
+        role_field("group", DataType::Int32, false, Role::Group),
+        role_field("y", DataType::Float64, true, Role::Label),
+        role_field("w", DataType::Float64, true, Role::Weight),
+        role_field("x0", DataType::Float64, true, Role::Feature),
+        role_field("x1", DataType::Float64, true, Role::Feature),
+    ];
+    let schema = Arc::new(Schema::new(fields));
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(Int32Array::from(g.clone())),
+        Arc::new(Float64Array::from(y.clone())),
+        Arc::new(Float64Array::from(w.clone())),
+        Arc::new(Float64Array::from(xs[0].clone())),
+        Arc::new(Float64Array::from(xs[1].clone())),
+    ];
+    let mut bytes = Vec::new();
+    let mut writer = StreamWriter::try_new(&mut bytes, &schema).unwrap();
+    writer.write(&RecordBatch::try_new(schema.clone(), cols).unwrap()).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+    let json = r#"{"regParam": 0.05, "elasticNetParam": 0.5, "tol": 1e-12, "maxIter": 10000}"#;
+    let params: LinearParams = serde_json::from_str(json).unwrap();
+    let trainer = Trainer::new("linear", json).unwrap();
+    let r = Results::of(&train_ipc(&trainer, OPTIONS, Buffer::from(bytes)).unwrap());
+    for grp in 0..2 {
+        assert_eq!(r.status(grp as usize), "ok", "{}", r.error(grp as usize));
+        let rows: Vec<usize> = (0..g.len()).filter(|&i| g[i] == grp).collect();
+        let x = Array2::from_shape_fn((rows.len(), 2), |(i, j)| xs[j][rows[i]].unwrap());
+        let yy: Array1<f64> = rows.iter().map(|&i| y[i].unwrap()).collect();
+        let ww: Array1<f64> = rows.iter().map(|&i| w[i]).collect();
+        let expected = fit_weighted(x.view(), yy.view(), Some(ww.view()), &params).unwrap();
+        let stored = r.model(grp as usize);
+        let m = stored.get::<Linear>().unwrap();
+        for (a, e) in m.coefficients.iter().zip(&expected.coefficients) {
+            assert!((a - e).abs() <= 1e-9 * e.abs().max(1e-3), "{m:?} vs {expected:?}");
+        }
+        assert!(r.col::<arrow_array::BooleanArray>("converged").value(grp as usize));
+        assert!(r.col::<Int32Array>("iterations").value(grp as usize) > 0);
+    }
 }

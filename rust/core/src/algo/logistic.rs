@@ -319,6 +319,12 @@ pub fn fit_weighted(
             *b += block[q - 1];
         }
     }
+    if multinomial && sparse {
+        // Uncentered coefficients leave the original-scale intercepts off center even when
+        // the standardized ones are centered; Spark centers these.
+        let center = intercepts.iter().sum::<f64>() / m as f64;
+        intercepts.iter_mut().for_each(|b| *b -= center);
+    }
     if intercepts.iter().chain(coefficients.iter().flatten()).any(|v| !v.is_finite()) {
         return Err(Error::numerical("logistic regression produced non-finite coefficients"));
     }

@@ -47,11 +47,15 @@ impl Problem<'_> {
             let decrease = grad.iter().zip(&step).map(|(g, d)| g * d).sum::<f64>()
                 + theta.iter().zip(&step).zip(l1).map(|((t, d), l)| l * (t + d).abs()).sum::<f64>()
                 - l1_norm(&theta);
+            // Near the optimum the decrease falls below the rounding of the objective itself,
+            // where Armijo's test would reject every step: a few ulps of slack keep the
+            // (then quadratically convergent) full steps.
+            let slack = 4.0 * f64::EPSILON * f.abs();
             let mut t = 1.0;
             let accepted = (0..60).any(|_| {
                 trial.iter_mut().zip(&theta).zip(&step).for_each(|((s, th), d)| *s = th + t * d);
                 let ft = self.eval(&trial, &mut grad_t, &mut hess_t) + l1_norm(&trial);
-                let ok = ft <= f + 1e-4 * t * decrease.min(0.0);
+                let ok = ft <= f + 1e-4 * t * decrease.min(0.0) + slack;
                 if ok {
                     f = ft;
                 } else {
