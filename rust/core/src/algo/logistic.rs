@@ -16,10 +16,13 @@
 //! groups of 1000 x 10 take 0.58 ms with linfa, 0.56 ms here (release, one core), where Newton
 //! takes 5 to 9 steps.
 //!
-//! The problem solved, on `z = (x - mean) / s` (not centered without an intercept; `s` the
-//! sample std, ddof 1): the mean log loss plus `regParam/2 * sum_kj c_j v_kj^2`, with `c_j = 1`
-//! under standardization and `1 / s_j^2` otherwise, which is the penalty on the original-scale
-//! coefficients `w = v / s`. Binomial: one margin, of `classes[1]`, against an implicit zero
+//! The problem solved, on `z = (x - mean) / s` (not centered without an intercept; `s` Spark's
+//! weighted unbiased std, `sum w (x - mean)^2 / (W - sum w^2 / W)`, the sample std for unit
+//! weights): the weighted mean log loss (`sum_i w_i loss_i / W`, as Spark) plus
+//! `regParam * (alpha sum_kj e_j |v_kj| + (1 - alpha)/2 sum_kj e_j^2 v_kj^2)`, `alpha` the
+//! `elasticNetParam`, `e_j = 1` under standardization and `1 / s_j` otherwise, which is the
+//! penalty on the original-scale coefficients `w = v / s`. Without an L1 part, Newton's method
+//! below; with one, proximal Newton ([`super::logistic_enet`]). Binomial: one margin, of `classes[1]`, against an implicit zero
 //! margin of `classes[0]`. Multinomial: one margin per class; softmax does not change when the
 //! same vector is added to every class, so the objective also gets
 //! `1/2 (||sum_k v_k||^2 + (sum_k b_k)^2)`, zero at the centered optimum: it makes the Hessian
@@ -66,9 +69,9 @@ impl Algorithm for Logistic {
     }
 }
 
-/// Logistic regression, binomial or multinomial: minimizes the mean log loss plus
-/// `regParam/2 * ||W||^2` on the standardized scale (when `standardization` is on). The
-/// intercept is never penalized. Labels are class values; the model keeps the sorted distinct
+/// Logistic regression, binomial or multinomial: minimizes the weighted mean log loss plus
+/// the elastic net penalty of the module doc on the standardized scale (when `standardization`
+/// is on). The intercept is never penalized. Labels are class values; the model keeps the sorted distinct
 /// labels it saw as its classes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
