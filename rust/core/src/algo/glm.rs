@@ -223,7 +223,14 @@ pub fn fit(
     let (power, link) = (params.power(), params.resolved_link());
     let total: f64 = weights.iter().sum();
 
-    let stats = FeatureStats::new(x);
+    // Unweighted statistics: they only scale the features for the solver, and the fit maps
+    // its coefficients back, so any positive scale gives the same model.
+    let stats = FeatureStats::of(
+        x.nrows(),
+        p,
+        |i, out| out.iter_mut().zip(x.row(i)).for_each(|(o, v)| *o = *v),
+        |_| 1.0,
+    );
     let active = stats.active.clone();
     let shift: Vec<f64> =
         active.iter().map(|&j| if params.fit_intercept { stats.mean[j] } else { 0.0 }).collect();
