@@ -53,7 +53,7 @@ impl Algorithm for Logistic {
     const NAME: &'static str = "logistic";
     const CODE: u8 = 2;
     const TASK: Task = Task::Classification;
-    const WEIGHTS: bool = false;
+    const WEIGHTS: bool = true;
     const ITERATIVE: bool = true;
     type Params = LogisticParams;
     type Model = LogisticModel;

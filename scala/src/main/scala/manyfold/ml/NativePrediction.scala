@@ -153,6 +153,7 @@ private[manyfold] object NativePrediction {
         else
           kind match {
             case OutputKind.Prediction => p.prediction(i)
+            case OutputKind.Cluster => p.prediction(i).toInt
             case OutputKind.RawPrediction => Option(p.rawPrediction(i)).map(Vectors.dense).orNull
             case OutputKind.Probability => Option(p.probability(i)).map(Vectors.dense).orNull
           }

@@ -25,7 +25,7 @@ class ParamsSuite extends AnyFunSuite {
     assert(lr.getRegParam == 0.0 && lr.getMaxIter == 100 && lr.getTol == 1e-6)
     assert(lr.getFitIntercept && lr.getStandardization && lr.getFamily == "auto")
     assert(lr.getProbabilityCol == "probability" && lr.getRawPredictionCol == "rawPrediction")
-    assert(!lr.hasParam("elasticNetParam"))
+    assert(lr.getElasticNetParam == 0.0 && !lr.isDefined(lr.weightCol))
   }
 
   test("Grouped defaults") {
@@ -55,9 +55,11 @@ class ParamsSuite extends AnyFunSuite {
       .setFitIntercept(false)
       .setStandardization(false)
       .setFamily("multinomial")
+      .setElasticNetParam(0.25)
     assert(
       paramsOf(lr.paramsJson) == Map(
         "regParam" -> 0.5,
+        "elasticNetParam" -> 0.25,
         "maxIter" -> 7,
         "tol" -> 1e-3,
         "fitIntercept" -> false,
@@ -65,10 +67,13 @@ class ParamsSuite extends AnyFunSuite {
         "family" -> "multinomial"
       )
     )
-    val lin = new LinearRegression().setRegParam(0.25).setFitIntercept(false)
+    val lin = new LinearRegression().setRegParam(0.25).setFitIntercept(false).setElasticNetParam(1)
     assert(
       paramsOf(lin.paramsJson) == Map(
         "regParam" -> 0.25,
+        "elasticNetParam" -> 1.0,
+        "maxIter" -> 100,
+        "tol" -> 1e-6,
         "fitIntercept" -> false,
         "standardization" -> true
       )
@@ -84,6 +89,8 @@ class ParamsSuite extends AnyFunSuite {
     val lin = new LinearRegression()
     for (v <- Seq(-1.0, -1e-9, Double.NaN, Double.PositiveInfinity))
       rejects(lin)(lin.setRegParam(v))
+    for (v <- Seq(-0.1, 1.1, Double.NaN, Double.PositiveInfinity))
+      rejects(lin)(lin.setElasticNetParam(v))
     rejects(lin)(lin.setInputCols(Array("a", "a")))
     rejects(lin)(lin.setInputCols(Array("a", "")))
 

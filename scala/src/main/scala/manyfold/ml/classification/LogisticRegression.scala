@@ -14,9 +14,10 @@ import org.json4s.JsonDSL._
 import org.json4s.jackson.JsonMethods.{compact, render}
 
 /**
- * Params of [[LogisticRegression]] and [[LogisticRegressionModel]]. The objective is the mean log
- * loss plus `regParam/2 * ||W||^2` on the standardized scale when `standardization` is on; the
- * intercepts are never penalized. (Spark's `elasticNetParam` is not supported yet: L2 only.)
+ * Params of [[LogisticRegression]] and [[LogisticRegressionModel]]: Spark's objective, the weighted
+ * mean log loss plus `regParam * (alpha * ||W||_1 + (1 - alpha) / 2 * ||W||_2^2)` on the
+ * standardized scale when `standardization` is on (`alpha = elasticNetParam`); the intercepts are
+ * never penalized. Without an L1 part the fit is Newton's method, with one proximal Newton.
  *
  * Labels may be any numeric values: the classes are the sorted distinct labels of the training
  * data, and the prediction is one of those label values.
@@ -24,6 +25,8 @@ import org.json4s.jackson.JsonMethods.{compact, render}
 trait LogisticRegressionParams
     extends NativeClassifierParams
     with HasRegParam
+    with HasElasticNetParam
+    with HasWeightCol
     with HasMaxIter
     with HasTol
     with HasFitIntercept
@@ -45,7 +48,8 @@ trait LogisticRegressionParams
 
   private[manyfold] def paramsJson: String = compact(
     render(
-      ("regParam" -> $(regParam)) ~ ("maxIter" -> $(maxIter)) ~ ("tol" -> $(tol)) ~
+      ("regParam" -> $(regParam)) ~ ("elasticNetParam" -> $(elasticNetParam)) ~
+        ("maxIter" -> $(maxIter)) ~ ("tol" -> $(tol)) ~
         ("fitIntercept" -> $(fitIntercept)) ~ ("standardization" -> $(standardization)) ~
         ("family" -> $(family))
     )
@@ -53,9 +57,10 @@ trait LogisticRegressionParams
 }
 
 /**
- * Logistic regression, binomial or multinomial, with an optional L2 penalty, trained natively: a
- * Spark `ProbabilisticClassifier`. Fit it on a whole DataFrame (one model, in one task; see
- * [[NativeEstimator]]) or wrap it in [[manyfold.ml.Grouped]] for one model per group.
+ * Logistic regression, binomial or multinomial, with an optional elastic net penalty and sample
+ * weights, trained natively: a Spark `ProbabilisticClassifier`. Fit it on a whole DataFrame (one
+ * model, in one task; see [[NativeEstimator]]) or wrap it in [[manyfold.ml.Grouped]] for one model
+ * per group.
  */
 class LogisticRegression(override val uid: String)
     extends ProbabilisticClassifier[Vector, LogisticRegression, LogisticRegressionModel]

@@ -1,7 +1,7 @@
 package manyfold.ml.regression
 
 import manyfold.ml.{NativeEstimator, NativeModel, NativeModelReader, NativePredictorParams}
-import manyfold.ml.param.{HasFitIntercept, HasRegParam, HasStandardization}
+import manyfold.ml.param._
 import org.apache.spark.ml.linalg.{Vector, Vectors}
 import org.apache.spark.ml.param.ParamMap
 import org.apache.spark.ml.regression.{RegressionModel, Regressor}
@@ -10,29 +10,40 @@ import org.json4s.JsonDSL._
 import org.json4s.jackson.JsonMethods.{compact, render}
 
 /**
- * Params of [[LinearRegression]] and [[LinearRegressionModel]]. The objective is `1/(2n) ||y - Xw -
- * b||^2 + regParam/2 * sum_j (s_j w_j)^2`, with `s_j` the sample standard deviation of feature j
- * when `standardization` is on (else 1): Spark's `LinearRegression` with `elasticNetParam = 0`.
- * Coefficients are always reported on the original scale.
+ * Params of [[LinearRegression]] and [[LinearRegressionModel]]: Spark's `LinearRegression`
+ * objective, `1/(2W) sum_i w_i (y_i - x_i.b - b0)^2 + regParam * (alpha * sum_j c_j |b_j| + (1 -
+ * alpha) / (2 d) * sum_j (c_j b_j)^2)` with `alpha = elasticNetParam`, `W` the weight sum, `c_j`
+ * the feature's weighted population std when `standardization` is on (else 1) and `d` the label's,
+ * as Spark's normal-equation solver standardizes the label whenever `regParam > 0`. Without an L1
+ * part the fit is closed-form; with one, coordinate descent bounded by `maxIter` and `tol`.
+ * Collinear features without a penalty give the minimum-norm least-squares solution. Coefficients
+ * are always reported on the original scale.
  */
 trait LinearRegressionParams
     extends NativePredictorParams
     with HasRegParam
+    with HasElasticNetParam
+    with HasMaxIter
+    with HasTol
     with HasFitIntercept
-    with HasStandardization {
+    with HasStandardization
+    with HasWeightCol {
+
+  setDefault(maxIter -> 100, tol -> 1e-6)
 
   private[manyfold] def paramsJson: String = compact(
     render(
-      ("regParam" -> $(regParam)) ~ ("fitIntercept" -> $(fitIntercept)) ~
+      ("regParam" -> $(regParam)) ~ ("elasticNetParam" -> $(elasticNetParam)) ~
+        ("maxIter" -> $(maxIter)) ~ ("tol" -> $(tol)) ~ ("fitIntercept" -> $(fitIntercept)) ~
         ("standardization" -> $(standardization))
     )
   )
 }
 
 /**
- * Linear regression (least squares with an optional L2 penalty), trained natively: a Spark
- * `Regressor`. Fit it on a whole DataFrame (one model, in one task; see [[NativeEstimator]]) or
- * wrap it in [[manyfold.ml.Grouped]] for one model per group.
+ * Linear regression (least squares, ridge, lasso or elastic net, optionally weighted), trained
+ * natively: a Spark `Regressor`. Fit it on a whole DataFrame (one model, in one task; see
+ * [[NativeEstimator]]) or wrap it in [[manyfold.ml.Grouped]] for one model per group.
  */
 class LinearRegression(override val uid: String)
     extends Regressor[Vector, LinearRegression, LinearRegressionModel]
