@@ -38,12 +38,24 @@ CASES = [
     ("linear_1k", "linear", (1_000, 1_000, 5), (10, 200, 5), ["apply_in_pandas", "jvm_floor"]),
     ("logistic_1k", "logistic", (1_000, 1_000, 10), (10, 300, 10), ["apply_in_pandas"]),
     ("memory_1m", "linear", (1, 1_000_000, 10), (1, 20_000, 10), ["apply_in_pandas"]),
+    ("svc_1k", "svc", (1_000, 200, 10), (10, 60, 10), ["apply_in_pandas"]),
+    ("enet_1k", "linear_enet", (1_000, 1_000, 20), (10, 200, 20),
+     ["apply_in_pandas", "jvm_floor"]),
 ]
 MEMORY_CASE = "memory_1m"
 
 # Largest differences from scikit-learn that still mean "the same models".
+# SVC: the same decision values (tests/svc.rs), so the training accuracy differs only where
+# Platt's CV or a tie moves a row. Elastic net: both coordinate descents stop at tol 1e-8.
 TOLERANCE = {"linear": {"metric": 1e-6, "coef_rel": 1e-6},
-             "logistic": {"metric": 0.02, "coef_rel": 0.05}}
+             "logistic": {"metric": 0.02, "coef_rel": 0.05},
+             "svc": {"metric": 0.01, "coef_rel": None},
+             "linear_enet": {"metric": 1e-5, "coef_rel": 1e-4}}
+
+
+def data_kind(algorithm):
+    """The generated data an algorithm trains on: a Bernoulli label for classifiers."""
+    return "logistic" if algorithm in ("logistic", "svc") else "linear"
 
 
 def parse_args():
@@ -82,6 +94,32 @@ def native_floor(cases, repeats):
     print("$ " + shlex.join(cmd), flush=True)
     out = subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.PIPE, text=True).stdout
     return {r["name"]: r for r in json.loads(out.strip().splitlines()[-1])["cases"]}
+
+
+def svc_single(args):
+    """One SVC fit (rbf, 2,000 x 20) and the recipe's 48-fit grid (1,000 x 20, probability on),
+    manyfold-core against scikit-learn's SVC (libsvm) on the same data, one thread each:
+    bench/svc_sklearn.py writes the data and times sklearn, rust/core/benches/svc_fit.rs times
+    manyfold and checks its decision values against sklearn's first."""
+    grid = "1" if args.smoke else str(max(1, args.repeats // 2))
+    py = [sys.executable, os.path.join(HERE, "svc_sklearn.py"), "--repeats", str(args.repeats),
+          "--grid-repeats", grid]
+    rs = ["cargo", "bench", "-q", "-p", "manyfold-core", "--bench", "svc_fit", "--",
+          "--repeats", str(args.repeats), "--grid-repeats", grid]
+    out = {}
+    for name, cmd in (("sklearn", py), ("manyfold", rs)):
+        print("$ " + shlex.join(cmd), flush=True)
+        text = subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.PIPE, text=True).stdout
+        out[name] = json.loads(text[text.index("{"):])
+    res = {"decision_max_gap": out["manyfold"]["singleMaxDecisionGap"],
+           "sklearn_version": out["sklearn"]["sklearn"]}
+    for part in ("single", "grid"):
+        mine, theirs = out["manyfold"][part]["median"], out["sklearn"][part]["median"]
+        res[part] = {"manyfold_median_s": mine, "sklearn_median_s": theirs,
+                     "manyfold_over_sklearn": mine / theirs}
+        print(f"   svc {part}: manyfold {mine:.4f} s, scikit-learn {theirs:.4f} s "
+              f"({mine / theirs:.2f}x)", flush=True)
+    return res
 
 
 def spark_session(args):
@@ -160,7 +198,8 @@ def memory_runs(spark, pid, df, case, runs):
 
 def run_case(spark, pid, case, args, native):
     name, algorithm, p = case["name"], case["algorithm"], case["features"]
-    path = data.parquet_path(args.cache_dir, algorithm, case["groups"], case["rows"], p, args.seed)
+    path = data.parquet_path(args.cache_dir, data_kind(algorithm), case["groups"], case["rows"], p,
+                             args.seed)
     df = data.cached_frame(spark, path)
     print(f"== {name}: {case['groups']:,} groups x {case['rows']:,} rows x {p} features "
           f"({algorithm})", flush=True)
@@ -191,7 +230,8 @@ def run_case(spark, pid, case, args, native):
             q = methods.quality(mine, measured["apply_in_pandas"][1])
             tol = TOLERANCE[algorithm]
             q["within_tolerance"] = (q["metric_max_abs_diff"] <= tol["metric"]
-                                     and q["coef_max_rel_diff"] <= tol["coef_rel"])
+                                     and (tol["coef_rel"] is None
+                                          or q["coef_max_rel_diff"] <= tol["coef_rel"]))
             case["quality"] = q
             print(f"   quality vs scikit-learn: {q}", flush=True)
     finally:
@@ -236,6 +276,9 @@ def check_smoke(res):
             problems.append(f"{c['name']}: quality check failed: {q}")
     if {c["name"] for c in res["cases"]} != {name for name, *_ in CASES}:
         problems.append("not every case ran")
+    svc = res.get("svc_single")
+    if not svc or svc["decision_max_gap"] > 1e-3:
+        problems.append(f"svc_single: missing or decision values off scikit-learn's: {svc}")
     return problems
 
 
@@ -245,9 +288,10 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     load_start = os.getloadavg()
     native = native_floor(cases, args.repeats)
+    svc = svc_single(args) if not args.cases or "svc_single" in args.cases else None
     for c in cases:
-        data.parquet_path(args.cache_dir, c["algorithm"], c["groups"], c["rows"], c["features"],
-                          args.seed)
+        data.parquet_path(args.cache_dir, data_kind(c["algorithm"]), c["groups"], c["rows"],
+                          c["features"], args.seed)
     spark = spark_session(args)
     pid = spark._jvm.ProcessHandle.current().pid()
     # The memory case first: its idle process is the freshest.
@@ -260,11 +304,12 @@ def main():
         "command": os.environ.get("BENCH_COMMAND") or shlex.join([os.path.basename(sys.executable)]
                                                                  + sys.argv),
         "smoke": args.smoke, "repeats": args.repeats, "environment": environment(spark, args),
-        "native_floor_threads": 2, "cases": cases, "load_average_start": load_start,
+        "native_floor_threads": 2, "cases": cases, "svc_single": svc,
+        "load_average_start": load_start,
         "load_average_end": os.getloadavg(),
         "wall_s": (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(),
     }
-    res["targets"] = report.targets(cases)
+    res["targets"] = report.targets(cases, svc)
     spark.stop()
 
     os.makedirs(args.out, exist_ok=True)

@@ -38,6 +38,8 @@ def write(path, x, y):
 
 
 def timed(fn, repeats):
+    if repeats == 0:
+        return None
     fn()  # warm-up: imports, first-touch allocations
     times = []
     for _ in range(repeats):

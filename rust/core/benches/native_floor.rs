@@ -14,7 +14,7 @@
 //! ```
 //!
 //! ALGO is a registered algorithm, or `linear_enet` (linear with regParam 0.1 and
-//! elasticNetParam 0.5, so coordinate descent).
+//! elasticNetParam 0.5, so coordinate descent); `svc` fits with probability on.
 //!
 //! Prints one JSON object on stdout: per case the time of each repeat (after one untimed
 //! warm-up), the median, the groups that failed, and the peak resident memory above the memory
@@ -106,7 +106,8 @@ fn training_batches(case: &Case, seed: u64) -> Result<Vec<Buffer>, BoxError> {
     );
     let schema = Arc::new(Schema::new(fields));
     let groups_per_batch = BATCH_ROWS.div_ceil(case.rows).max(1);
-    let logistic = case.algorithm == "logistic";
+    // Classifiers get the Bernoulli label.
+    let logistic = matches!(case.algorithm.as_str(), "logistic" | "svc");
     let mut rng = Rng(seed);
     let mut out = Vec::new();
     for first in (0..case.groups).step_by(groups_per_batch) {
@@ -208,6 +209,7 @@ fn run_case(case: &Case, repeats: usize, threads: usize) -> Result<serde_json::V
     let (algorithm, params) = match case.algorithm.as_str() {
         "linear" => ("linear", r#"{"regParam": 0.0}"#),
         "linear_enet" => ("linear", r#"{"regParam": 0.1, "elasticNetParam": 0.5}"#),
+        "svc" => ("svc", r#"{"probability": true}"#),
         other => (other, r#"{"regParam": 0.0, "maxIter": 100}"#),
     };
     let trainer = Trainer::new(algorithm, params)?;

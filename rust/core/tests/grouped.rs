@@ -355,3 +355,50 @@ fn weighted_groups_train_through_ipc_as_fit_weighted() {
         assert!(r.col::<Int32Array>("iterations").value(grp as usize) > 0);
     }
 }
+
+#[test]
+fn thresholds_pick_the_largest_p_over_t_and_must_fit_the_model() {
+    let (mut g, mut y, mut xs) = (vec![], vec![], vec![vec![]]);
+    for i in 0..40 {
+        let x = i as f64 / 4.0 - 5.0;
+        g.push(0);
+        y.push(Some(if x + 0.7 * ((i % 3) as f64 - 1.0) > 0.0 { 3.0 } else { 1.0 }));
+        xs[0].push(Some(x));
+    }
+    let trainer = Trainer::new("logistic", r#"{"regParam": 0.1}"#).unwrap();
+    let r = Results::of(&train_ipc(&trainer, OPTIONS, ipc_buf(&[(g, y, xs)])).unwrap());
+    let set = ModelSet::decode(&[Some(r.col::<BinaryArray>("model").value(0))]).unwrap();
+    let rows: Vec<Option<f64>> = (0..21).map(|i| Some(i as f64 / 2.0 - 5.0)).collect();
+    let predict = |options: &PredictOptions| {
+        let batch = predict_batch(vec![Some(0); rows.len()], vec![rows.clone()]);
+        read_bytes(&set.predict_ipc(1, options, batch.into()).unwrap()).unwrap()
+    };
+    let plain = predict(&PredictOptions::default());
+    let skewed = PredictOptions::from_json(r#"{"thresholds": [0.9, 0.1]}"#).unwrap();
+    let out = predict(&skewed);
+    let (before, after) = (
+        plain.column(0).as_any().downcast_ref::<Float64Array>().unwrap(),
+        out.column(0).as_any().downcast_ref::<Float64Array>().unwrap(),
+    );
+    let prob = out.column_by_name("probability").unwrap();
+    let prob = prob.as_any().downcast_ref::<ListArray>().unwrap();
+    let mut moved = 0;
+    for i in 0..rows.len() {
+        let p = prob.value(i);
+        let p = p.as_any().downcast_ref::<Float64Array>().unwrap();
+        let expected = if p.value(0) / 0.9 >= p.value(1) / 0.1 { 1.0 } else { 3.0 };
+        assert_eq!(after.value(i), expected, "row {i}");
+        moved += usize::from(after.value(i) != before.value(i));
+    }
+    assert!(moved > 0, "a 0.9/0.1 split moves some rows to the second class");
+    let three = PredictOptions::from_json(r#"{"thresholds": [0.2, 0.3, 0.5]}"#).unwrap();
+    let batch = predict_batch(vec![Some(0)], vec![vec![Some(1.0)]]);
+    let e = set.predict_ipc(1, &three, batch.into()).unwrap_err();
+    assert!(e.to_string().contains("thresholds has 3 values but model 0 has 2 classes"), "{e}");
+    for bad in
+        [r#"{"thresholds": [-0.1, 1.1]}"#, r#"{"thresholds": [0, 0]}"#, r#"{"thresold": []}"#]
+    {
+        let e = PredictOptions::from_json(bad).unwrap_err();
+        assert!(matches!(e, Error::InvalidParam { .. }), "{bad}: {e:?}");
+    }
+}
