@@ -6,45 +6,14 @@
 
 #![allow(clippy::unwrap_used)] // a test should fail loudly at the first surprise
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use common::fixtures;
 use manyfold_core::algo::linear::{self, LinearParams};
 use manyfold_core::algo::logistic::{self, LogisticParams};
 use manyfold_core::Error;
 use ndarray::{Array1, Array2};
 use serde_json::Value;
-
-struct Fixture {
-    name: String,
-    json: Value,
-    x: Array2<f64>,
-    y: Array1<f64>,
-    w: Option<Array1<f64>>,
-}
-
-fn fixtures(algorithm: &str) -> Vec<Fixture> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("enet_"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap())
-        .filter(|json| json["algorithm"] == algorithm)
-        .map(|json| {
-            let rows: Vec<Vec<f64>> = serde_json::from_value(json["x"].clone()).unwrap();
-            let (n, p) = (rows.len(), rows[0].len());
-            let x = Array2::from_shape_vec((n, p), rows.concat()).unwrap();
-            let y = Array1::from(serde_json::from_value::<Vec<f64>>(json["y"].clone()).unwrap());
-            let w = serde_json::from_value::<Option<Vec<f64>>>(json["w"].clone()).unwrap();
-            let name = json["name"].as_str().unwrap().to_string();
-            Fixture { name, json, x, y, w: w.map(Array1::from) }
-        })
-        .collect()
-}
 
 fn get<T: serde::de::DeserializeOwned>(v: &Value) -> T {
     serde_json::from_value(v.clone()).unwrap()
@@ -68,7 +37,7 @@ fn linear_matches_spark_and_sklearn() {
     assert!(cases.len() >= 8, "{} spark_linear fixtures", cases.len());
     for f in cases {
         let params: LinearParams = get(&f.json["params"]);
-        let w = f.w.as_ref().map(|w| w.view());
+        let w = f.weight.as_ref().map(|w| w.view());
         let m = linear::fit_weighted(f.x.view(), f.y.view(), w, &params).unwrap();
         assert!(m.converged, "{}: {} sweeps", f.name, m.iterations);
         for source in ["expected", "sklearn"] {
@@ -94,7 +63,7 @@ fn linear_matches_spark_and_sklearn() {
 fn weighted_ols_matches_sklearn_to_1e8() {
     let f = fixtures("spark_linear").into_iter().find(|f| f.name == "linear_ols_weighted").unwrap();
     let params: LinearParams = get(&f.json["params"]);
-    let w = f.w.as_ref().map(|w| w.view());
+    let w = f.weight.as_ref().map(|w| w.view());
     let m = linear::fit_weighted(f.x.view(), f.y.view(), w, &params).unwrap();
     let coef: Vec<f64> = get(&f.json["sklearn"]["coefficients"]);
     assert!(worst(&m.coefficients, &coef, 0.0) < 1e-8, "{m:?} vs {coef:?}");
@@ -147,7 +116,7 @@ fn logistic_matches_spark() {
     assert!(cases.len() >= 8, "{} spark_logistic fixtures", cases.len());
     for f in cases {
         let params: LogisticParams = get(&f.json["params"]);
-        let w = f.w.as_ref().map(|w| w.view());
+        let w = f.weight.as_ref().map(|w| w.view());
         let m = logistic::fit_weighted(f.x.view(), f.y.view(), w, &params).unwrap();
         assert!(m.converged, "{}: {} iterations", f.name, m.iterations);
         let coef: Vec<Vec<f64>> = get(&f.json["expected"]["coefficients"]);

@@ -5,43 +5,11 @@
 
 #![allow(clippy::unwrap_used)] // a test should fail loudly at the first surprise
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use common::{fixtures, Fixture};
 use manyfold_core::algo::linear::{self, LinearParams};
 use manyfold_core::algo::logistic::{self, LogisticParams};
-use ndarray::{Array1, Array2};
-use serde_json::Value;
-
-struct Fixture {
-    name: String,
-    json: Value,
-    x: Array2<f64>,
-    y: Array1<f64>,
-}
-
-fn fixtures(algorithm: &str) -> Vec<Fixture> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    let out: Vec<Fixture> = paths
-        .iter()
-        .map(|p| serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap())
-        .filter(|json| json["algorithm"] == algorithm)
-        .map(|json| {
-            let rows: Vec<Vec<f64>> = serde_json::from_value(json["x"].clone()).unwrap();
-            let (n, p) = (rows.len(), rows[0].len());
-            let x = Array2::from_shape_vec((n, p), rows.concat()).unwrap();
-            let y = Array1::from(serde_json::from_value::<Vec<f64>>(json["y"].clone()).unwrap());
-            Fixture { name: json["name"].as_str().unwrap().to_string(), json, x, y }
-        })
-        .collect();
-    assert!(out.len() >= 3, "too few {algorithm} fixtures in {}", dir.display());
-    out
-}
 
 fn expected<T: serde::de::DeserializeOwned>(f: &Fixture, key: &str) -> T {
     serde_json::from_value(f.json["expected"][key].clone()).unwrap()

@@ -1,4 +1,5 @@
-//! Reading the scikit-learn fixtures of `tests/reference/make_linfa_fixtures.py`.
+//! Reading the reference fixtures under `tests/fixtures/` (scikit-learn and Spark results written
+//! by the scripts in `tests/reference/`), found by their `algorithm` field.
 
 #![allow(clippy::unwrap_used, dead_code)] // each test binary uses a part
 
@@ -39,11 +40,11 @@ pub fn fixtures(algorithm: &str) -> Vec<Fixture> {
                     .map(Array1::from)
             };
             let y = column("y").unwrap_or_else(|| Array1::zeros(0));
-            let weight = column("weight");
+            let weight = column("weight").or_else(|| column("w"));
             Fixture { name: json["name"].as_str().unwrap().to_string(), json, x, y, weight }
         })
         .collect();
-    assert!(out.len() >= 3, "too few {algorithm} fixtures in {}", dir.display());
+    assert!(!out.is_empty(), "no {algorithm} fixtures in {}", dir.display());
     out
 }
 
