@@ -290,6 +290,28 @@ class SVCSuite extends AnyFunSuite with SharedSpark {
     info(f"unseen rows: one-vs-rest accuracy $accuracy%.3f, scikit-learn SVC $sklearn%.3f")
   }
 
+  test("bad params are refused when set, naming the param and the value") {
+    val svc = new SVC()
+    for (
+      (set, param, value) <- Seq[(() => Any, String, String)](
+        (() => svc.setKernel("gaussian"), "kernel", "gaussian"),
+        (() => svc.setGamma("0"), "gamma", "0"),
+        (() => svc.setGamma("-1"), "gamma", "-1"),
+        (() => svc.setGamma("abc"), "gamma", "abc"),
+        (() => svc.setCost(0.0), "cost", "0.0"),
+        (() => svc.setCost(-1.0), "cost", "-1.0"),
+        (() => svc.setDegree(0), "degree", "0")
+      )
+    ) {
+      val e = intercept[IllegalArgumentException](set())
+      assert(e.getMessage.contains(s"parameter $param given invalid value $value"), e.getMessage)
+    }
+    val zeroTol = intercept[IllegalArgumentException](
+      svc.setTol(0.0).setLabelCol("y").fit(binary.train(weighted = false))
+    )
+    assert(zeroTol.getMessage.contains("tol must be > 0"), zeroTol.getMessage)
+  }
+
   test("features at prediction must match the fit's count") {
     val df = spark
       .createDataFrame((0 until 40).map(i => (i.toDouble, (i % 7).toDouble, (i % 2).toDouble)))
