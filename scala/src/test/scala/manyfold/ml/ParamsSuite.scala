@@ -1,7 +1,7 @@
 package manyfold.ml
 
 import manyfold.jni.NativeApi
-import manyfold.ml.classification.LogisticRegression
+import manyfold.ml.classification.{LogisticRegression, SVC}
 import manyfold.ml.regression.LinearRegression
 import org.apache.spark.ml.param.{ParamMap, Params}
 import org.json4s.{DefaultFormats, Formats, JObject}
@@ -28,6 +28,14 @@ class ParamsSuite extends AnyFunSuite {
     assert(lr.getElasticNetParam == 0.0 && !lr.isDefined(lr.weightCol))
   }
 
+  test("SVC defaults") {
+    val svc = new SVC()
+    assert(svc.getCost == 1.0 && svc.getKernel == "rbf" && svc.getGamma == "scale")
+    assert(svc.getDegree == 3 && svc.getCoef0 == 0.0 && svc.getShrinking)
+    assert(svc.getTol == 1e-3 && svc.getMaxIter == 0 && !svc.getProbability && svc.getSeed == 0L)
+    assert(!svc.isDefined(svc.weightCol) && svc.getRawPredictionCol == "rawPrediction")
+  }
+
   test("Grouped defaults") {
     val g = Grouped(new LinearRegression())
     assert(g.getGroupCols.isEmpty && g.getMaxRowsPerGroup == 1000000L)
@@ -36,15 +44,16 @@ class ParamsSuite extends AnyFunSuite {
 
   /** One estimator per native algorithm: a new algorithm fails the walk below until listed. */
   private val estimators: Seq[NativeEstimator[_]] =
-    Seq(new LinearRegression(), new LogisticRegression())
+    Seq(new LinearRegression(), new LogisticRegression(), new SVC())
 
   test("every native algorithm has an estimator whose defaults equal the native ones") {
-    assert(AlgorithmInfo.all.keySet == estimators.map(_.algorithm).toSet)
     for (e <- estimators) {
       val native = AlgorithmInfo(e.algorithm).defaultParams.asInstanceOf[JObject].values
       assert(paramsOf(e.paramsJson) == native, e.algorithm)
       assert(paramsOf(NativeApi.get.defaultParams(e.algorithm)) == native, e.algorithm)
     }
+    // Last, so that the listed estimators are checked while an algorithm still lacks one.
+    assert(AlgorithmInfo.all.keySet == estimators.map(_.algorithm).toSet)
   }
 
   test("the params JSON carries set values under Spark's names, and native accepts it") {
@@ -65,6 +74,31 @@ class ParamsSuite extends AnyFunSuite {
         "fitIntercept" -> false,
         "standardization" -> false,
         "family" -> "multinomial"
+      )
+    )
+    val svc = new SVC()
+      .setCost(0.5)
+      .setKernel("poly")
+      .setGamma("0.25")
+      .setDegree(2)
+      .setCoef0(-1.0)
+      .setShrinking(false)
+      .setTol(1e-4)
+      .setMaxIter(50)
+      .setProbability(true)
+      .setSeed(-1L)
+    assert(
+      paramsOf(svc.paramsJson) == Map(
+        "cost" -> 0.5,
+        "kernel" -> "poly",
+        "gamma" -> "0.25",
+        "degree" -> BigInt(2),
+        "coef0" -> -1.0,
+        "shrinking" -> false,
+        "tol" -> 1e-4,
+        "maxIter" -> BigInt(50),
+        "probability" -> true,
+        "seed" -> BigInt("18446744073709551615")
       )
     )
     val lin = new LinearRegression().setRegParam(0.25).setFitIntercept(false).setElasticNetParam(1)
@@ -100,6 +134,17 @@ class ParamsSuite extends AnyFunSuite {
     for (v <- Seq(-1e-6, Double.NaN, Double.PositiveInfinity)) rejects(log)(log.setTol(v))
     for (v <- Seq("poisson", "Binomial", "")) rejects(log)(log.setFamily(v))
 
+    val svc = new SVC()
+    for (v <- Seq(0.0, -1.0, Double.NaN, Double.PositiveInfinity)) rejects(svc)(svc.setCost(v))
+    for (v <- Seq("RBF", "gaussian", "")) rejects(svc)(svc.setKernel(v))
+    for (v <- Seq("0", "-1", "abc", "", "NaN", "Infinity", "1d", "0x1p3", "Scale"))
+      rejects(svc)(svc.setGamma(v))
+    for (v <- Seq(0.0, -0.5)) rejects(svc)(svc.setGamma(v))
+    for (v <- Seq(0, -3)) rejects(svc)(svc.setDegree(v))
+    for (v <- Seq(Double.NaN, Double.NegativeInfinity)) rejects(svc)(svc.setCoef0(v))
+    rejects(svc)(svc.setMaxIter(-1))
+    rejects(svc)(svc.setTol(Double.NaN))
+
     val g = Grouped(lin)
     for (v <- Seq(0L, -5L)) rejects(g)(g.setMaxRowsPerGroup(v))
     rejects(g)(g.setNumPartitions(-1))
@@ -115,6 +160,9 @@ class ParamsSuite extends AnyFunSuite {
       .setFamily("binomial")
       .setFamily("multinomial")
     Grouped(new LinearRegression()).setMaxRowsPerGroup(1L).setNumPartitions(0)
+    val svc = new SVC().setCost(1e-9).setDegree(1).setCoef0(-3.0).setMaxIter(0).setSeed(-1L)
+    for (v <- Seq("scale", "auto", "0.02", " 1e-3 ", "+2", ".5", "3.")) svc.setGamma(v)
+    SVC.supportedKernels.foreach(svc.setKernel)
   }
 
   /** Params the stages inherit from Spark's predictor classes, documented by Spark. */
@@ -131,7 +179,7 @@ class ParamsSuite extends AnyFunSuite {
   test("every param manyfold declares documents its default") {
     for (
       p <- new LogisticRegression().params ++ new LinearRegression().params ++
-        Grouped(new LinearRegression()).params
+        new SVC().params ++ Grouped(new LinearRegression()).params
       if !sparksOwn.contains(p.name)
     ) {
       assert(p.doc.contains("Default") || p.doc.contains("default"), s"${p.name}: ${p.doc}")
