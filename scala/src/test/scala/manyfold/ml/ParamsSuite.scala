@@ -1,8 +1,9 @@
 package manyfold.ml
 
 import manyfold.jni.NativeApi
-import manyfold.ml.classification.LogisticRegression
-import manyfold.ml.regression.LinearRegression
+import manyfold.ml.classification.{LogisticRegression, NaiveBayes}
+import manyfold.ml.clustering.KMeans
+import manyfold.ml.regression.{GeneralizedLinearRegression, LinearRegression}
 import org.apache.spark.ml.param.{ParamMap, Params}
 import org.json4s.{DefaultFormats, Formats, JObject}
 import org.json4s.jackson.JsonMethods.parse
@@ -28,6 +29,20 @@ class ParamsSuite extends AnyFunSuite {
     assert(lr.getElasticNetParam == 0.0 && !lr.isDefined(lr.weightCol))
   }
 
+  test("GeneralizedLinearRegression, NaiveBayes and KMeans defaults") {
+    val glm = new GeneralizedLinearRegression()
+    assert(glm.getFamily == "gaussian" && glm.getVariancePower == 0.0 && !glm.isDefined(glm.link))
+    assert(glm.getMaxIter == 25 && glm.getTol == 1e-6 && glm.getRegParam == 0.0)
+    assert(glm.getFitIntercept && !glm.isDefined(glm.weightCol))
+    val nb = new NaiveBayes()
+    assert(nb.getModelType == "gaussian" && nb.getVarSmoothing == 1e-9)
+    assert(!nb.isDefined(nb.weightCol) && nb.getProbabilityCol == "probability")
+    val km = new KMeans()
+    assert(km.getK == 2 && km.getMaxIter == 20 && km.getTol == 1e-4 && km.getSeed == 0L)
+    assert(km.getInitMode == "k-means++" && km.getNInit == 1)
+    assert(km.getFeaturesCol == "features" && km.getPredictionCol == "prediction")
+  }
+
   test("Grouped defaults") {
     val g = Grouped(new LinearRegression())
     assert(g.getGroupCols.isEmpty && g.getMaxRowsPerGroup == 1000000L)
@@ -36,15 +51,22 @@ class ParamsSuite extends AnyFunSuite {
 
   /** One estimator per native algorithm: a new algorithm fails the walk below until listed. */
   private val estimators: Seq[NativeEstimator[_]] =
-    Seq(new LinearRegression(), new LogisticRegression())
+    Seq(
+      new LinearRegression(),
+      new LogisticRegression(),
+      new GeneralizedLinearRegression(),
+      new NaiveBayes(),
+      new KMeans()
+    )
 
   test("every native algorithm has an estimator whose defaults equal the native ones") {
-    assert(AlgorithmInfo.all.keySet == estimators.map(_.algorithm).toSet)
+    // The listed ones first, so that a missing estimator does not hide a mismatch of the others.
     for (e <- estimators) {
       val native = AlgorithmInfo(e.algorithm).defaultParams.asInstanceOf[JObject].values
       assert(paramsOf(e.paramsJson) == native, e.algorithm)
       assert(paramsOf(NativeApi.get.defaultParams(e.algorithm)) == native, e.algorithm)
     }
+    assert(AlgorithmInfo.all.keySet == estimators.map(_.algorithm).toSet)
   }
 
   test("the params JSON carries set values under Spark's names, and native accepts it") {
@@ -80,6 +102,23 @@ class ParamsSuite extends AnyFunSuite {
     )
   }
 
+  test("an unset GLM link crosses as null (the family's default), a set one by name") {
+    val glm = new GeneralizedLinearRegression().setFamily("tweedie").setVariancePower(1.5)
+    assert(paramsOf(glm.paramsJson)("link") == null)
+    assert(paramsOf(glm.setLink("identity").paramsJson)("link") == "identity")
+    val km = new KMeans().setK(4).setSeed(-3L).setInitMode("random").setNInit(2)
+    assert(
+      paramsOf(km.paramsJson) == Map(
+        "k" -> 4,
+        "maxIter" -> 20,
+        "tol" -> 1e-4,
+        "seed" -> -3,
+        "initMode" -> "random",
+        "nInit" -> 2
+      )
+    )
+  }
+
   private def rejects(p: Params)(set: => Any): Unit = {
     val e = intercept[IllegalArgumentException](set)
     assert(e.getMessage.contains(p.uid) || e.getMessage.contains("parameter"), e.getMessage)
@@ -100,6 +139,32 @@ class ParamsSuite extends AnyFunSuite {
     for (v <- Seq(-1e-6, Double.NaN, Double.PositiveInfinity)) rejects(log)(log.setTol(v))
     for (v <- Seq("poisson", "Binomial", "")) rejects(log)(log.setFamily(v))
 
+    val glm = new GeneralizedLinearRegression()
+    for (v <- Seq("binomial", "Gaussian", "")) rejects(glm)(glm.setFamily(v))
+    for (v <- Seq("inverse", "sqrt", "")) rejects(glm)(glm.setLink(v))
+    for (v <- Seq(0.5, 0.999, 1e-300, -1.0, Double.NaN, Double.PositiveInfinity))
+      rejects(glm)(glm.setVariancePower(v))
+    for (v <- Seq(-0.1, Double.NaN, Double.PositiveInfinity)) rejects(glm)(glm.setRegParam(v))
+    rejects(glm)(glm.setMaxIter(-1))
+    for (v <- Seq(-1e-6, Double.NaN)) rejects(glm)(glm.setTol(v))
+
+    val nb = new NaiveBayes()
+    for (v <- Seq("multinomial", "bernoulli", "complement", "Gaussian", "")) {
+      val e = intercept[IllegalArgumentException](nb.setModelType(v))
+      assert(e.getMessage.contains("supported: gaussian"), e.getMessage)
+      rejects(nb)(nb.set(nb.modelType, v))
+    }
+    for (v <- Seq(-1e-12, Double.NaN, Double.PositiveInfinity)) rejects(nb)(nb.setVarSmoothing(v))
+
+    val km = new KMeans()
+    for (v <- Seq(1, 0, -3)) rejects(km)(km.setK(v))
+    for (v <- Seq(0, -1)) rejects(km)(km.setNInit(v))
+    for (v <- Seq("k-means||", "kmeans++", "")) rejects(km)(km.setInitMode(v))
+    for (v <- Seq(-1e-4, Double.NaN, Double.NegativeInfinity)) rejects(km)(km.setTol(v))
+    rejects(km)(km.setMaxIter(-1))
+    rejects(km)(km.setFeaturesCol(""))
+    rejects(km)(km.setPredictionCol(""))
+
     val g = Grouped(lin)
     for (v <- Seq(0L, -5L)) rejects(g)(g.setMaxRowsPerGroup(v))
     rejects(g)(g.setNumPartitions(-1))
@@ -115,6 +180,15 @@ class ParamsSuite extends AnyFunSuite {
       .setFamily("binomial")
       .setFamily("multinomial")
     Grouped(new LinearRegression()).setMaxRowsPerGroup(1L).setNumPartitions(0)
+    new GeneralizedLinearRegression()
+      .setVariancePower(0.0)
+      .setVariancePower(1.0)
+      .setVariancePower(1e6)
+      .setLink("identity")
+      .setLink("log")
+      .setFamily("tweedie")
+    new NaiveBayes().setModelType("gaussian").setVarSmoothing(0.0)
+    new KMeans().setK(2).setNInit(1).setInitMode("random").setTol(0.0).setSeed(-7L)
   }
 
   /** Params the stages inherit from Spark's predictor classes, documented by Spark. */
@@ -130,8 +204,7 @@ class ParamsSuite extends AnyFunSuite {
 
   test("every param manyfold declares documents its default") {
     for (
-      p <- new LogisticRegression().params ++ new LinearRegression().params ++
-        Grouped(new LinearRegression()).params
+      p <- estimators.flatMap(_.params) ++ Grouped(new LinearRegression()).params
       if !sparksOwn.contains(p.name)
     ) {
       assert(p.doc.contains("Default") || p.doc.contains("default"), s"${p.name}: ${p.doc}")
