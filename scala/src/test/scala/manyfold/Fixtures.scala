@@ -47,6 +47,19 @@ object Fixtures {
     spark.createDataFrame(rows.toSeq.asJava, schema)
   }
 
+  /** A DataFrame `x0.., y, w` of one weighted dataset. */
+  def weightedFrame(
+      spark: SparkSession,
+      x: Array[Array[Double]],
+      y: Array[Double],
+      w: Array[Double]
+  ): DataFrame = {
+    val plain = frame(spark, x, y)
+    val schema = StructType(plain.schema.fields :+ StructField("w", DoubleType))
+    val rows = x.indices.map(i => Row.fromSeq(x(i).toSeq ++ Seq(y(i), w(i))))
+    spark.createDataFrame(rows.asJava, schema)
+  }
+
   /** A DataFrame `g, x0.., y` of a scala case's groups (g = the group key string). */
   def groupedFrame(spark: SparkSession, c: JValue): DataFrame = {
     val groups = (c \ "groups").children

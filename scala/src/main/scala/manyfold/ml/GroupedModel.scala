@@ -17,9 +17,9 @@ import org.apache.spark.sql.types._
  *
  * [[models]] has one row per group, sorted by group key: the group columns (their names and types),
  * `model` (the model bytes; null if the group failed), `rows`, the training metrics (`rmse` and
- * `r2` for a linear model, `accuracy` and `logLoss` for a logistic one; null if failed), for
- * iterative algorithms `converged` (false: the fit stopped at maxIter without meeting tol),
- * `status` ("ok" or "failed"), `error` (why it failed; null if ok) and `trainingMillis`.
+ * `r2` for a regression, `accuracy` and `logLoss` for a classifier, `inertia` for k-means; null if
+ * failed), for iterative algorithms `converged` (false: the fit stopped at maxIter without meeting
+ * tol), `status` ("ok" or "failed"), `error` (why it failed; null if ok) and `trainingMillis`.
  *
  * `transform` predicts each row with its group's model and adds the estimator's output columns
  * (prediction; for a classifier also probability and raw prediction). A row whose group is not in

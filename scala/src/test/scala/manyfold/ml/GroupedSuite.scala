@@ -43,7 +43,7 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
       val table = model.models.collect()
       assert(
         model.models.columns.toSeq ==
-          Seq("g", "model", "rows", "rmse", "r2", "status", "error", "trainingMillis")
+          Seq("g", "model", "rows", "rmse", "r2", "converged", "status", "error", "trainingMillis")
       )
       assert(model.models.schema("g").dataType == StringType)
       assert(table.map(_.getString(0)).toSeq == groupsOf(c).map(key))

@@ -1,8 +1,9 @@
 package manyfold.ml
 
 import manyfold.jni.NativeApi
-import manyfold.ml.classification.{LogisticRegression, SVC}
-import manyfold.ml.regression.LinearRegression
+import manyfold.ml.classification.{LogisticRegression, NaiveBayes, SVC}
+import manyfold.ml.clustering.KMeans
+import manyfold.ml.regression.{GeneralizedLinearRegression, LinearRegression}
 import org.apache.spark.ml.param.{ParamMap, Params}
 import org.json4s.{DefaultFormats, Formats, JObject}
 import org.json4s.jackson.JsonMethods.parse
@@ -36,6 +37,20 @@ class ParamsSuite extends AnyFunSuite {
     assert(!svc.isDefined(svc.weightCol) && svc.getRawPredictionCol == "rawPrediction")
   }
 
+  test("GeneralizedLinearRegression, NaiveBayes and KMeans defaults") {
+    val glm = new GeneralizedLinearRegression()
+    assert(glm.getFamily == "gaussian" && glm.getVariancePower == 0.0 && !glm.isDefined(glm.link))
+    assert(glm.getMaxIter == 25 && glm.getTol == 1e-6 && glm.getRegParam == 0.0)
+    assert(glm.getFitIntercept && !glm.isDefined(glm.weightCol))
+    val nb = new NaiveBayes()
+    assert(nb.getModelType == "gaussian" && nb.getVarSmoothing == 1e-9)
+    assert(!nb.isDefined(nb.weightCol) && nb.getProbabilityCol == "probability")
+    val km = new KMeans()
+    assert(km.getK == 2 && km.getMaxIter == 20 && km.getTol == 1e-4 && km.getSeed == 0L)
+    assert(km.getInitMode == "k-means++" && km.getNInit == 1)
+    assert(km.getFeaturesCol == "features" && km.getPredictionCol == "prediction")
+  }
+
   test("Grouped defaults") {
     val g = Grouped(new LinearRegression())
     assert(g.getGroupCols.isEmpty && g.getMaxRowsPerGroup == 1000000L)
@@ -44,15 +59,22 @@ class ParamsSuite extends AnyFunSuite {
 
   /** One estimator per native algorithm: a new algorithm fails the walk below until listed. */
   private val estimators: Seq[NativeEstimator[_]] =
-    Seq(new LinearRegression(), new LogisticRegression(), new SVC())
+    Seq(
+      new LinearRegression(),
+      new LogisticRegression(),
+      new SVC(),
+      new GeneralizedLinearRegression(),
+      new NaiveBayes(),
+      new KMeans()
+    )
 
   test("every native algorithm has an estimator whose defaults equal the native ones") {
+    // The listed ones first, so that a missing estimator does not hide a mismatch of the others.
     for (e <- estimators) {
       val native = AlgorithmInfo(e.algorithm).defaultParams.asInstanceOf[JObject].values
       assert(paramsOf(e.paramsJson) == native, e.algorithm)
       assert(paramsOf(NativeApi.get.defaultParams(e.algorithm)) == native, e.algorithm)
     }
-    // Last, so that the listed estimators are checked while an algorithm still lacks one.
     assert(AlgorithmInfo.all.keySet == estimators.map(_.algorithm).toSet)
   }
 
@@ -114,6 +136,23 @@ class ParamsSuite extends AnyFunSuite {
     )
   }
 
+  test("an unset GLM link crosses as null (the family's default), a set one by name") {
+    val glm = new GeneralizedLinearRegression().setFamily("tweedie").setVariancePower(1.5)
+    assert(paramsOf(glm.paramsJson)("link") == null)
+    assert(paramsOf(glm.setLink("identity").paramsJson)("link") == "identity")
+    val km = new KMeans().setK(4).setSeed(-3L).setInitMode("random").setNInit(2)
+    assert(
+      paramsOf(km.paramsJson) == Map(
+        "k" -> 4,
+        "maxIter" -> 20,
+        "tol" -> 1e-4,
+        "seed" -> -3,
+        "initMode" -> "random",
+        "nInit" -> 2
+      )
+    )
+  }
+
   private def rejects(p: Params)(set: => Any): Unit = {
     val e = intercept[IllegalArgumentException](set)
     assert(e.getMessage.contains(p.uid) || e.getMessage.contains("parameter"), e.getMessage)
@@ -145,6 +184,32 @@ class ParamsSuite extends AnyFunSuite {
     rejects(svc)(svc.setMaxIter(-1))
     rejects(svc)(svc.setTol(Double.NaN))
 
+    val glm = new GeneralizedLinearRegression()
+    for (v <- Seq("binomial", "Gaussian", "")) rejects(glm)(glm.setFamily(v))
+    for (v <- Seq("inverse", "sqrt", "")) rejects(glm)(glm.setLink(v))
+    for (v <- Seq(0.5, 0.999, 1e-300, -1.0, Double.NaN, Double.PositiveInfinity))
+      rejects(glm)(glm.setVariancePower(v))
+    for (v <- Seq(-0.1, Double.NaN, Double.PositiveInfinity)) rejects(glm)(glm.setRegParam(v))
+    rejects(glm)(glm.setMaxIter(-1))
+    for (v <- Seq(-1e-6, Double.NaN)) rejects(glm)(glm.setTol(v))
+
+    val nb = new NaiveBayes()
+    for (v <- Seq("multinomial", "bernoulli", "complement", "Gaussian", "")) {
+      val e = intercept[IllegalArgumentException](nb.setModelType(v))
+      assert(e.getMessage.contains("supported: gaussian"), e.getMessage)
+      rejects(nb)(nb.set(nb.modelType, v))
+    }
+    for (v <- Seq(-1e-12, Double.NaN, Double.PositiveInfinity)) rejects(nb)(nb.setVarSmoothing(v))
+
+    val km = new KMeans()
+    for (v <- Seq(1, 0, -3)) rejects(km)(km.setK(v))
+    for (v <- Seq(0, -1)) rejects(km)(km.setNInit(v))
+    for (v <- Seq("k-means||", "kmeans++", "")) rejects(km)(km.setInitMode(v))
+    for (v <- Seq(-1e-4, Double.NaN, Double.NegativeInfinity)) rejects(km)(km.setTol(v))
+    rejects(km)(km.setMaxIter(-1))
+    rejects(km)(km.setFeaturesCol(""))
+    rejects(km)(km.setPredictionCol(""))
+
     val g = Grouped(lin)
     for (v <- Seq(0L, -5L)) rejects(g)(g.setMaxRowsPerGroup(v))
     rejects(g)(g.setNumPartitions(-1))
@@ -163,6 +228,15 @@ class ParamsSuite extends AnyFunSuite {
     val svc = new SVC().setCost(1e-9).setDegree(1).setCoef0(-3.0).setMaxIter(0).setSeed(-1L)
     for (v <- Seq("scale", "auto", "0.02", " 1e-3 ", "+2", ".5", "3.")) svc.setGamma(v)
     SVC.supportedKernels.foreach(svc.setKernel)
+    new GeneralizedLinearRegression()
+      .setVariancePower(0.0)
+      .setVariancePower(1.0)
+      .setVariancePower(1e6)
+      .setLink("identity")
+      .setLink("log")
+      .setFamily("tweedie")
+    new NaiveBayes().setModelType("gaussian").setVarSmoothing(0.0)
+    new KMeans().setK(2).setNInit(1).setInitMode("random").setTol(0.0).setSeed(-7L)
   }
 
   /** Params the stages inherit from Spark's predictor classes, documented by Spark. */
@@ -178,8 +252,7 @@ class ParamsSuite extends AnyFunSuite {
 
   test("every param manyfold declares documents its default") {
     for (
-      p <- new LogisticRegression().params ++ new LinearRegression().params ++
-        new SVC().params ++ Grouped(new LinearRegression()).params
+      p <- estimators.flatMap(_.params) ++ Grouped(new LinearRegression()).params
       if !sparksOwn.contains(p.name)
     ) {
       assert(p.doc.contains("Default") || p.doc.contains("default"), s"${p.name}: ${p.doc}")

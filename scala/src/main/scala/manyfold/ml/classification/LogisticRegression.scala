@@ -160,7 +160,8 @@ class LogisticRegressionModel private[manyfold] (
   /** The label value predicted for one feature vector, through the native library. */
   override def predict(features: Vector): Double = {
     val p = predictOne(features)
-    if (isDefined(thresholds)) classes(argmaxOverThresholds(p.probability.get))
+    if (isDefined(thresholds))
+      classes(ClassScores.argmaxOverThresholds(p.probability.get, $(thresholds)))
     else p.prediction.getOrElse(Double.NaN)
   }
 
@@ -170,35 +171,16 @@ class LogisticRegressionModel private[manyfold] (
   override def predictProbability(features: Vector): Vector =
     Vectors.dense(predictOne(features).probability.get)
 
-  /** Margins to probabilities as Spark's LogisticRegressionModel: sigmoid (binomial), softmax. */
+  /** Margins to probabilities as Spark's LogisticRegressionModel: softmax, sigmoid (binomial). */
   override protected def raw2probabilityInPlace(rawPrediction: Vector): Vector =
     rawPrediction match {
-      case dv: DenseVector if isMultinomial =>
-        val max = dv.values.max
-        var sum = 0.0
-        dv.values.indices.foreach { i =>
-          dv.values(i) = math.exp(dv.values(i) - max); sum += dv.values(i)
-        }
-        dv.values.indices.foreach(i => dv.values(i) /= sum)
-        dv
+      case _ if isMultinomial => ClassScores.softmaxInPlace(rawPrediction)
       case dv: DenseVector =>
         dv.values.indices.foreach(i => dv.values(i) = 1.0 / (1.0 + math.exp(-dv.values(i))))
         dv
       case other =>
         throw new IllegalArgumentException(s"rawPrediction must be a dense vector, got $other")
     }
-
-  /** Spark's rule: the class with the largest `p / t` (a 0 threshold wins where `p > 0`). */
-  private def argmaxOverThresholds(probability: Array[Double]): Int = {
-    val t = $(thresholds)
-    require(
-      t.length == probability.length,
-      s"thresholds has ${t.length} values but the model has ${probability.length} classes"
-    )
-    probability.indices.maxBy(i =>
-      if (t(i) == 0.0) Double.PositiveInfinity else probability(i) / t(i)
-    )
-  }
 
   override def copy(extra: ParamMap): LogisticRegressionModel =
     copyValues(new LogisticRegressionModel(uid, bytes), extra).setParent(parent)

@@ -56,7 +56,7 @@ trait HasRegParam extends Params {
     this,
     "regParam",
     "regularization parameter. Finite, >= 0. Default: 0.0",
-    (v: Double) => v >= 0.0 && !v.isInfinite
+    Ranges.finiteNonNegative
   )
 
   setDefault(regParam -> 0.0)
@@ -109,7 +109,7 @@ trait HasTol extends Params {
     this,
     "tol",
     "convergence tolerance of the optimizer (finite, >= 0; the default depends on the algorithm)",
-    (v: Double) => v >= 0.0 && !v.isInfinite
+    Ranges.finiteNonNegative
   )
 
   final def getTol: Double = $(tol)
@@ -190,6 +190,13 @@ trait HasFeaturesAndPredictionCols extends Params {
   final def getPredictionCol: String = $(predictionCol)
   final def setFeaturesCol(value: String): this.type = set(featuresCol, value)
   final def setPredictionCol(value: String): this.type = set(predictionCol, value)
+}
+
+/** Validators of numeric params. */
+private[manyfold] object Ranges {
+
+  /** Finite and >= 0 (NaN fails the comparison). */
+  val finiteNonNegative: Double => Boolean = v => v >= 0.0 && !v.isInfinite
 }
 
 /** Validators of column-name params. */
