@@ -12,7 +12,7 @@ linear model, accuracy for a classifier) and, for linear models, `c0..c{p-1}` an
 
 Algorithms: `linear` (OLS), `logistic` (unpenalized), `linear_enet` (Spark's elastic net,
 regParam ENET_REG x elasticNetParam ENET_ALPHA, standardization off; scikit-learn's
-`ElasticNet` with the equivalent alpha and l1_ratio, see `_enet_sklearn_params`) and `svc` (rbf,
+`ElasticNet` with the equivalent alpha and l1_ratio, see `_sklearn_fitter`) and `svc` (rbf,
 C = 1, gamma "scale", probability on, both sides).
 """
 
@@ -99,6 +99,8 @@ def manyfold_results(spark, jmodel, algorithm, p):
 
 def _sklearn_fitter(algorithm, p):
     names = feature_names(p)
+    # Captured by value: the workers cannot import this module, only unpickle the closure.
+    reg, mix, tol = ENET_REG, ENET_ALPHA, ENET_TOL
 
     def fit(pdf):
         # Imported here: this runs in the Python workers.
@@ -114,7 +116,11 @@ def _sklearn_fitter(algorithm, p):
         elif algorithm == "linear_enet":
             from sklearn.linear_model import ElasticNet
 
-            model = ElasticNet(**_enet_sklearn_params(y), tol=ENET_TOL, max_iter=100_000).fit(x, y)
+            # Spark's objective as ElasticNet's: alpha * l1_ratio = R A, alpha (1 - l1_ratio)
+            # = R (1 - A) / d with d the label's population std.
+            alpha = reg * mix + reg * (1 - mix) / float(np.std(y))
+            model = ElasticNet(alpha=alpha, l1_ratio=reg * mix / alpha, tol=tol,
+                               max_iter=100_000).fit(x, y)
             coef, intercept = model.coef_, float(model.intercept_)
         elif algorithm == "svc":
             from sklearn.svm import SVC
@@ -131,14 +137,6 @@ def _sklearn_fitter(algorithm, p):
         return pd.DataFrame(row)
 
     return fit
-
-
-def _enet_sklearn_params(y):
-    """scikit-learn's ElasticNet(alpha, l1_ratio) for Spark's objective on this group's label:
-    alpha * l1_ratio = R A and alpha (1 - l1_ratio) = R (1 - A) / d."""
-    d = float(np.std(y))
-    alpha = ENET_REG * ENET_ALPHA + ENET_REG * (1 - ENET_ALPHA) / d
-    return {"alpha": alpha, "l1_ratio": ENET_REG * ENET_ALPHA / alpha}
 
 
 def apply_in_pandas(spark, df, algorithm, p):

@@ -45,6 +45,8 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
         model.models.columns.toSeq ==
           Seq("g", "model", "rows", "rmse", "r2", "converged", "status", "error", "trainingMillis")
       )
+      // The closed form (no L1 part) reports converged, as Spark's normal solver.
+      assert(model.models.where("converged").count() == groupsOf(c).length)
       assert(model.models.schema("g").dataType == StringType)
       assert(table.map(_.getString(0)).toSeq == groupsOf(c).map(key))
       for ((row, g) <- table.zip(groupsOf(c))) {
