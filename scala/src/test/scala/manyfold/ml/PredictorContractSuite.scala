@@ -3,8 +3,19 @@ package manyfold.ml
 import java.nio.file.Files
 
 import manyfold.{Close, Fixtures, SharedSpark}
-import manyfold.ml.classification.{LogisticRegression, LogisticRegressionModel}
-import manyfold.ml.regression.{LinearRegression, LinearRegressionModel}
+import manyfold.ml.classification.{
+  LogisticRegression,
+  LogisticRegressionModel,
+  NaiveBayes,
+  NaiveBayesModel
+}
+import manyfold.ml.clustering.{KMeans, KMeansModel}
+import manyfold.ml.regression.{
+  GeneralizedLinearRegression,
+  GeneralizedLinearRegressionModel,
+  LinearRegression,
+  LinearRegressionModel
+}
 import org.apache.spark.ml.{Pipeline, PipelineModel}
 import org.apache.spark.ml.classification.{
   OneVsRest,
@@ -12,14 +23,19 @@ import org.apache.spark.ml.classification.{
   ProbabilisticClassificationModel,
   ProbabilisticClassifier
 }
-import org.apache.spark.ml.evaluation.{BinaryClassificationEvaluator, RegressionEvaluator}
+import org.apache.spark.ml.evaluation.{
+  BinaryClassificationEvaluator,
+  ClusteringEvaluator,
+  MulticlassClassificationEvaluator,
+  RegressionEvaluator
+}
 import org.apache.spark.ml.feature.{StandardScaler, VectorAssembler}
 import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.ml.param.ParamMap
 import org.apache.spark.ml.regression.{RegressionModel, Regressor}
 import org.apache.spark.ml.tuning.{CrossValidator, ParamGridBuilder}
 import org.apache.spark.sql.DataFrame
-import org.apache.spark.sql.functions.col
+import org.apache.spark.sql.functions.{col, exp, floor, rand, randn}
 import org.scalatest.funsuite.AnyFunSuite
 
 /**
@@ -175,5 +191,56 @@ class PredictorContractSuite extends AnyFunSuite with SharedSpark {
       loaded.transform(df).select("prediction").collect().toSeq ==
         out.select("prediction").collect().toSeq
     )
+  }
+
+  test("Spark's CrossValidator tunes GeneralizedLinearRegression, NaiveBayes and KMeans") {
+    val counts = withFeatures(
+      spark
+        .range(600)
+        .select(randn(1).as("x0"), randn(2).as("x1"))
+        .withColumn("y", floor(exp(col("x0") * 0.5 + 1.0) + rand(3) * 2)),
+      2
+    )
+    val glm = new GeneralizedLinearRegression().setFamily("poisson").setLabelCol("y")
+    val glmCv = new CrossValidator()
+      .setEstimator(glm)
+      .setEstimatorParamMaps(new ParamGridBuilder().addGrid(glm.regParam, Array(0.0, 50.0)).build())
+      .setEvaluator(new RegressionEvaluator().setLabelCol("y"))
+      .setNumFolds(3)
+    val glmBest = glmCv.fit(counts)
+    assert(glmBest.avgMetrics(0) < glmBest.avgMetrics(1), glmBest.avgMetrics.toSeq)
+    assert(glmBest.bestModel.asInstanceOf[GeneralizedLinearRegressionModel].getRegParam == 0.0)
+
+    val (classes, _) = data("logistic_multinomial")
+    val nb = new NaiveBayes().setLabelCol("y")
+    val nbCv = new CrossValidator()
+      .setEstimator(nb)
+      .setEstimatorParamMaps(
+        new ParamGridBuilder().addGrid(nb.varSmoothing, Array(1e-9, 1e-1, 100.0)).build()
+      )
+      .setEvaluator(new MulticlassClassificationEvaluator().setLabelCol("y"))
+      .setNumFolds(3)
+    val nbBest = nbCv.fit(classes)
+    assert(nbBest.avgMetrics.length == 3 && nbBest.avgMetrics.max > 0.5, nbBest.avgMetrics.toSeq)
+    assert(nbBest.bestModel.isInstanceOf[NaiveBayesModel])
+
+    // Three well-separated blobs: silhouette is best at k = 3.
+    val blobs = withFeatures(
+      spark
+        .range(300)
+        .select(
+          ((col("id") % 3) * 10 + randn(4)).as("x0"),
+          ((col("id") % 3) * -7 + randn(5)).as("x1")
+        ),
+      2
+    )
+    val km = new KMeans().setNInit(5)
+    val kmCv = new CrossValidator()
+      .setEstimator(km)
+      .setEstimatorParamMaps(new ParamGridBuilder().addGrid(km.k, Array(2, 3, 5)).build())
+      .setEvaluator(new ClusteringEvaluator())
+      .setNumFolds(3)
+    val kmBest = kmCv.fit(blobs)
+    assert(kmBest.bestModel.asInstanceOf[KMeansModel].getK == 3, kmBest.avgMetrics.toSeq)
   }
 }
