@@ -2,7 +2,7 @@ package manyfold.ml.classification
 
 import org.apache.spark.ml.linalg.{DenseVector, Vector}
 
-/** What the probabilistic classifiers share: softmax of raw scores and Spark's thresholds rule. */
+/** The softmax of raw scores, shared by the classifiers whose probabilities are that. */
 private[classification] object ClassScores {
 
   /**
@@ -19,16 +19,5 @@ private[classification] object ClassScores {
       dv
     case other =>
       throw new IllegalArgumentException(s"rawPrediction must be a dense vector, got $other")
-  }
-
-  /** Spark's rule: the class with the largest `p / t` (a 0 threshold wins where `p > 0`). */
-  def argmaxOverThresholds(probability: Array[Double], thresholds: Array[Double]): Int = {
-    require(
-      thresholds.length == probability.length,
-      s"thresholds has ${thresholds.length} values but the model has ${probability.length} classes"
-    )
-    probability.indices.maxBy(i =>
-      if (thresholds(i) == 0.0) Double.PositiveInfinity else probability(i) / thresholds(i)
-    )
   }
 }

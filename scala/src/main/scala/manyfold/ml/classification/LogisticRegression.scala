@@ -1,12 +1,14 @@
 package manyfold.ml.classification
 
-import manyfold.ml.{NativeClassifierParams, NativeEstimator, NativeModel, NativeModelReader}
+import manyfold.ml.{
+  NativeClassificationModel,
+  NativeClassifierParams,
+  NativeEstimator,
+  NativeModelReader
+}
 import manyfold.ml.param._
 import org.apache.spark.SparkException
-import org.apache.spark.ml.classification.{
-  ProbabilisticClassificationModel,
-  ProbabilisticClassifier
-}
+import org.apache.spark.ml.classification.ProbabilisticClassifier
 import org.apache.spark.ml.linalg.{DenseMatrix, DenseVector, Matrix, Vector, Vectors}
 import org.apache.spark.ml.param._
 import org.apache.spark.ml.util.{DefaultParamsReadable, Identifiable, MLReadable, MLReader}
@@ -90,18 +92,10 @@ object LogisticRegression extends DefaultParamsReadable[LogisticRegression] {
 class LogisticRegressionModel private[manyfold] (
     override val uid: String,
     private[manyfold] val bytes: Array[Byte]
-) extends ProbabilisticClassificationModel[Vector, LogisticRegressionModel]
-    with NativeModel[LogisticRegressionModel]
+) extends NativeClassificationModel[LogisticRegressionModel]
     with LogisticRegressionParams {
 
   private[manyfold] override def expectedAlgorithm: String = "logistic"
-
-  /** The class labels, sorted: the distinct label values seen in training. */
-  def classes: Array[Double] = (description \ "classes").extract[Array[Double]]
-
-  override def numClasses: Int = classes.length
-
-  override def numFeatures: Int = nativeNumFeatures
 
   /** One row of coefficients per class (a single row for a binomial model). */
   def coefficientMatrix: Matrix = {
@@ -156,20 +150,6 @@ class LogisticRegressionModel private[manyfold] (
     }
     interceptVector(0)
   }
-
-  /** The label value predicted for one feature vector, through the native library. */
-  override def predict(features: Vector): Double = {
-    val p = predictOne(features)
-    if (isDefined(thresholds))
-      classes(ClassScores.argmaxOverThresholds(p.probability.get, $(thresholds)))
-    else p.prediction.getOrElse(Double.NaN)
-  }
-
-  override def predictRaw(features: Vector): Vector =
-    Vectors.dense(predictOne(features).raw.get)
-
-  override def predictProbability(features: Vector): Vector =
-    Vectors.dense(predictOne(features).probability.get)
 
   /** Margins to probabilities as Spark's LogisticRegressionModel: softmax, sigmoid (binomial). */
   override protected def raw2probabilityInPlace(rawPrediction: Vector): Vector =

@@ -1,11 +1,13 @@
 package manyfold.ml.classification
 
-import manyfold.ml.{NativeClassifierParams, NativeEstimator, NativeModel, NativeModelReader}
-import manyfold.ml.param._
-import org.apache.spark.ml.classification.{
-  ProbabilisticClassificationModel,
-  ProbabilisticClassifier
+import manyfold.ml.{
+  NativeClassificationModel,
+  NativeClassifierParams,
+  NativeEstimator,
+  NativeModelReader
 }
+import manyfold.ml.param._
+import org.apache.spark.ml.classification.ProbabilisticClassifier
 import org.apache.spark.ml.linalg.{DenseMatrix, Matrix, Vector, Vectors}
 import org.apache.spark.ml.param.{DoubleParam, Param, ParamMap}
 import org.apache.spark.ml.util.{DefaultParamsReadable, Identifiable, MLReadable, MLReader}
@@ -111,18 +113,10 @@ object NaiveBayes extends DefaultParamsReadable[NaiveBayes] {
 class NaiveBayesModel private[manyfold] (
     override val uid: String,
     private[manyfold] val bytes: Array[Byte]
-) extends ProbabilisticClassificationModel[Vector, NaiveBayesModel]
-    with NativeModel[NaiveBayesModel]
+) extends NativeClassificationModel[NaiveBayesModel]
     with NaiveBayesParams {
 
   private[manyfold] override def expectedAlgorithm: String = "naive_bayes"
-
-  /** The class labels, sorted: the distinct label values seen in training. */
-  def classes: Array[Double] = (description \ "classes").extract[Array[Double]]
-
-  override def numClasses: Int = classes.length
-
-  override def numFeatures: Int = nativeNumFeatures
 
   /** The log of the class priors, one per class (Spark's `pi`). */
   def pi: Vector =
@@ -138,20 +132,6 @@ class NaiveBayesModel private[manyfold] (
     val rows = (description \ field).extract[Array[Array[Double]]]
     new DenseMatrix(rows.length, numFeatures, rows.flatten, true)
   }
-
-  /** The label value predicted for one feature vector, through the native library. */
-  override def predict(features: Vector): Double = {
-    val p = predictOne(features)
-    if (isDefined(thresholds))
-      classes(ClassScores.argmaxOverThresholds(p.probability.get, $(thresholds)))
-    else p.prediction.getOrElse(Double.NaN)
-  }
-
-  override def predictRaw(features: Vector): Vector =
-    Vectors.dense(predictOne(features).raw.get)
-
-  override def predictProbability(features: Vector): Vector =
-    Vectors.dense(predictOne(features).probability.get)
 
   /** Joint log-likelihoods to probabilities: their softmax (Spark's Gaussian rule). */
   override protected def raw2probabilityInPlace(rawPrediction: Vector): Vector =

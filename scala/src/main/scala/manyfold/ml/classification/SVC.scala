@@ -1,18 +1,15 @@
 package manyfold.ml.classification
 
 import manyfold.ml.{
+  NativeClassificationModel,
   NativeClassifierParams,
   NativeEstimator,
-  NativeModel,
   NativeModelReader,
   OutputKind
 }
 import manyfold.ml.param._
-import org.apache.spark.ml.classification.{
-  ProbabilisticClassificationModel,
-  ProbabilisticClassifier
-}
-import org.apache.spark.ml.linalg.{Vector, Vectors}
+import org.apache.spark.ml.classification.ProbabilisticClassifier
+import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.ml.param._
 import org.apache.spark.ml.util.{DefaultParamsReadable, Identifiable, MLReadable, MLReader}
 import org.apache.spark.sql.types.StructType
@@ -221,18 +218,10 @@ object SVC extends DefaultParamsReadable[SVC] {
 class SVCModel private[manyfold] (
     override val uid: String,
     private[manyfold] val bytes: Array[Byte]
-) extends ProbabilisticClassificationModel[Vector, SVCModel]
-    with NativeModel[SVCModel]
+) extends NativeClassificationModel[SVCModel]
     with SVCParams {
 
   private[manyfold] override def expectedAlgorithm: String = "svc"
-
-  /** The class labels, sorted: the distinct label values seen in training. */
-  def classes: Array[Double] = (description \ "classes").extract[Array[Double]]
-
-  override def numClasses: Int = classes.length
-
-  override def numFeatures: Int = nativeNumFeatures
 
   /** The support vectors per class, in the order of [[classes]] (scikit-learn's `n_support_`). */
   def supportCounts: Array[Int] = (description \ "supportCounts").extract[Array[Int]]
@@ -254,25 +243,6 @@ class SVCModel private[manyfold] (
   /** The SMO iterations, summed over the pairwise problems (scikit-learn's `n_iter_.sum()`). */
   def numIterations: Int = (description \ "iterations").extract[Int]
 
-  /** The label value predicted for one feature vector, through the native library. */
-  override def predict(features: Vector): Double = {
-    val p = predictOne(features)
-    if (isDefined(thresholds)) classes(argmaxOverThresholds(probabilities(p.probability)))
-    else p.prediction.getOrElse(Double.NaN)
-  }
-
-  override def predictRaw(features: Vector): Vector =
-    Vectors.dense(predictOne(features).raw.get)
-
-  /**
-   * The class probabilities of one feature vector.
-   *
-   * @throws UnsupportedOperationException
-   *   if the model was fitted without `probability`
-   */
-  override def predictProbability(features: Vector): Vector =
-    Vectors.dense(probabilities(predictOne(features).probability))
-
   /**
    * Not supported: SVC's probabilities come from Platt's sigmoids of the pairwise decision values,
    * coupled pairwise, which the per-class raw scores do not determine. Use [[predictProbability]]
@@ -284,24 +254,8 @@ class SVCModel private[manyfold] (
         "of the pairwise decision values, coupled pairwise): use predictProbability or transform"
     )
 
-  private def probabilities(p: Option[Array[Double]]): Array[Double] =
-    p.getOrElse(
-      throw new UnsupportedOperationException(
-        "this SVC model has no probabilities: fit it with probability=true"
-      )
-    )
-
-  /** Spark's rule: the class with the largest `p / t` (a 0 threshold wins where `p > 0`). */
-  private def argmaxOverThresholds(probability: Array[Double]): Int = {
-    val t = $(thresholds)
-    require(
-      t.length == probability.length,
-      s"thresholds has ${t.length} values but the model has ${probability.length} classes"
-    )
-    probability.indices.maxBy(i =>
-      if (t(i) == 0.0) Double.PositiveInfinity else probability(i) / t(i)
-    )
-  }
+  override protected def withoutProbabilities: String =
+    "this SVC model has no probabilities: fit it with probability=true"
 
   /**
    * Sets the hyperparameters to those the bytes were fitted with: `probability` decides whether

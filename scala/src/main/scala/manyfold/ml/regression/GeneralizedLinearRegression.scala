@@ -1,10 +1,15 @@
 package manyfold.ml.regression
 
-import manyfold.ml.{NativeEstimator, NativeModel, NativeModelReader, NativePredictorParams}
+import manyfold.ml.{
+  NativeEstimator,
+  NativeModelReader,
+  NativePredictorParams,
+  NativeRegressionModel
+}
 import manyfold.ml.param._
 import org.apache.spark.ml.linalg.{Vector, Vectors}
 import org.apache.spark.ml.param.{DoubleParam, Param, ParamMap, ParamValidators}
-import org.apache.spark.ml.regression.{RegressionModel, Regressor}
+import org.apache.spark.ml.regression.Regressor
 import org.apache.spark.ml.util.{DefaultParamsReadable, Identifiable, MLReadable, MLReader}
 import org.apache.spark.sql.types.StructType
 import org.json4s.{JNull, JString}
@@ -136,8 +141,7 @@ object GeneralizedLinearRegression extends DefaultParamsReadable[GeneralizedLine
 class GeneralizedLinearRegressionModel private[manyfold] (
     override val uid: String,
     private[manyfold] val bytes: Array[Byte]
-) extends RegressionModel[Vector, GeneralizedLinearRegressionModel]
-    with NativeModel[GeneralizedLinearRegressionModel]
+) extends NativeRegressionModel[GeneralizedLinearRegressionModel]
     with GeneralizedLinearRegressionParams {
 
   private[manyfold] override def expectedAlgorithm: String = "glm"
@@ -157,12 +161,6 @@ class GeneralizedLinearRegressionModel private[manyfold] (
 
   /** The Newton / Fisher scoring steps taken. */
   def numIterations: Int = (description \ "iterations").extract[Int]
-
-  override def numFeatures: Int = nativeNumFeatures
-
-  /** The predicted mean of one feature vector, through the native library. */
-  override def predict(features: Vector): Double =
-    predictOne(features).prediction.getOrElse(Double.NaN)
 
   override def copy(extra: ParamMap): GeneralizedLinearRegressionModel =
     copyValues(new GeneralizedLinearRegressionModel(uid, bytes), extra).setParent(parent)

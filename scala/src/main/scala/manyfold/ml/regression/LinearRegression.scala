@@ -1,10 +1,15 @@
 package manyfold.ml.regression
 
-import manyfold.ml.{NativeEstimator, NativeModel, NativeModelReader, NativePredictorParams}
+import manyfold.ml.{
+  NativeEstimator,
+  NativeModelReader,
+  NativePredictorParams,
+  NativeRegressionModel
+}
 import manyfold.ml.param._
 import org.apache.spark.ml.linalg.{Vector, Vectors}
 import org.apache.spark.ml.param.ParamMap
-import org.apache.spark.ml.regression.{RegressionModel, Regressor}
+import org.apache.spark.ml.regression.Regressor
 import org.apache.spark.ml.util.{DefaultParamsReadable, Identifiable, MLReadable, MLReader}
 import org.json4s.JsonDSL._
 import org.json4s.jackson.JsonMethods.{compact, render}
@@ -68,8 +73,7 @@ object LinearRegression extends DefaultParamsReadable[LinearRegression] {
 class LinearRegressionModel private[manyfold] (
     override val uid: String,
     private[manyfold] val bytes: Array[Byte]
-) extends RegressionModel[Vector, LinearRegressionModel]
-    with NativeModel[LinearRegressionModel]
+) extends NativeRegressionModel[LinearRegressionModel]
     with LinearRegressionParams {
 
   private[manyfold] override def expectedAlgorithm: String = "linear"
@@ -80,12 +84,6 @@ class LinearRegressionModel private[manyfold] (
 
   /** The intercept (0.0 when fitIntercept was false). */
   def intercept: Double = (description \ "intercept").extract[Double]
-
-  override def numFeatures: Int = nativeNumFeatures
-
-  /** Predicts one feature vector through the native library. */
-  override def predict(features: Vector): Double =
-    predictOne(features).prediction.getOrElse(Double.NaN)
 
   override def copy(extra: ParamMap): LinearRegressionModel =
     copyValues(new LinearRegressionModel(uid, bytes), extra).setParent(parent)
