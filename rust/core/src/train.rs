@@ -267,3 +267,29 @@ fn results_batch(trainer: &Trainer, outcomes: &[GroupOutcome]) -> Result<Vec<u8>
     }
     write_stream(&record_batch(columns)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(name: &str, values: Vec<f64>) -> NamedColumn {
+        NamedColumn { name: name.into(), values: Float64Array::from(values) }
+    }
+
+    #[test]
+    fn canonical_order_puts_time_first_then_label_then_features() {
+        let batch = TrainBatch {
+            groups: Int32Array::from(vec![0; 4]),
+            label: Some(column("y", vec![0.0, 5.0, 9.0, 1.0])),
+            weight: None,
+            time: Some(column("t", vec![3.0, 1.0, 2.0, 1.0])),
+            fold: None,
+            features: vec![Float64Array::from(vec![0.5, 0.1, 0.2, 0.3])],
+            feature_names: vec!["x".into()],
+        };
+        // Time first (1, 1, 2, 3); the two rows at time 1 by label (1.0 before 5.0).
+        assert_eq!(canonical_order(&batch, &[0, 1, 2, 3]), vec![3, 1, 2, 0]);
+        let untimed = TrainBatch { time: None, ..batch };
+        assert_eq!(canonical_order(&untimed, &[0, 1, 2, 3]), vec![0, 3, 1, 2]);
+    }
+}

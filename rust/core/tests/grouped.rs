@@ -402,3 +402,55 @@ fn thresholds_pick_the_largest_p_over_t_and_must_fit_the_model() {
         assert!(matches!(e, Error::InvalidParam { .. }), "{bad}: {e:?}");
     }
 }
+
+/// A training batch of (group, label, time, one feature) with the time column's role.
+fn timed_batch(g: &[i32], y: &[f64], time: &[Option<f64>], x: &[f64]) -> Buffer {
+    let fields = vec![
+        role_field("group", DataType::Int32, false, Role::Group),
+        role_field("y", DataType::Float64, true, Role::Label),
+        role_field("day", DataType::Float64, true, Role::Time),
+        role_field("x", DataType::Float64, true, Role::Feature),
+    ];
+    let schema = Arc::new(Schema::new(fields));
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(Int32Array::from(g.to_vec())),
+        Arc::new(Float64Array::from(y.to_vec())),
+        Arc::new(Float64Array::from(time.to_vec())),
+        Arc::new(Float64Array::from(x.to_vec())),
+    ];
+    let mut out = Vec::new();
+    let mut w = StreamWriter::try_new(&mut out, &schema).unwrap();
+    w.write(&RecordBatch::try_new(schema.clone(), cols).unwrap()).unwrap();
+    w.finish().unwrap();
+    drop(w);
+    Buffer::from(out)
+}
+
+#[test]
+fn a_time_column_orders_rows_first_and_is_checked_like_the_others() {
+    // Rows that tie on time are ordered by label then features; any arrival order gives the
+    // same model bytes.
+    let n = 30;
+    let time: Vec<Option<f64>> = (0..n).map(|i| Some((i / 3) as f64)).collect();
+    let x: Vec<f64> = (0..n).map(|i| ((i * 7) % 11) as f64).collect();
+    let y: Vec<f64> = x.iter().zip(&time).map(|(x, t)| 2.0 * x + t.unwrap() * 0.1).collect();
+    let g = vec![0; n];
+    let rev = |v: &[f64]| v.iter().rev().copied().collect::<Vec<_>>();
+    let time_rev: Vec<Option<f64>> = time.iter().rev().copied().collect();
+    let a = train_ipc(&linear_trainer(), OPTIONS, timed_batch(&g, &y, &time, &x)).unwrap();
+    let b = train_ipc(&linear_trainer(), OPTIONS, timed_batch(&g, &rev(&y), &time_rev, &rev(&x)))
+        .unwrap();
+    let (a, b) = (Results::of(&a), Results::of(&b));
+    assert_eq!(a.status(0), "ok");
+    assert_eq!(
+        a.col::<BinaryArray>("model").value(0),
+        b.col::<BinaryArray>("model").value(0),
+        "the canonical order does not depend on arrival order"
+    );
+    let mut bad = time.clone();
+    bad[4] = None;
+    let r =
+        Results::of(&train_ipc(&linear_trainer(), OPTIONS, timed_batch(&g, &y, &bad, &x)).unwrap());
+    assert_eq!(r.status(0), "failed");
+    assert!(r.error(0).contains("column 'day' has a null value"), "{}", r.error(0));
+}
