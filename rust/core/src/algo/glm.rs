@@ -57,7 +57,7 @@ use ndarray::{ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::checks;
-use super::linalg::{solve_spd, FeatureStats};
+use super::linalg::{damped_newton_step, FeatureStats};
 use crate::error::{Error, Result};
 use crate::params::check_non_negative;
 
@@ -444,7 +444,7 @@ impl Problem<'_> {
         while iterations < max_iter {
             self.derivatives(theta, &mut grad, &mut fisher, true);
             if grad.iter().all(|g| g.abs() <= tol)
-                || !damped_solve(&fisher, &grad, &mut work, &mut step)
+                || !damped_newton_step(&fisher, &grad, &mut work, &mut step)
             {
                 break;
             }
@@ -476,20 +476,6 @@ impl Problem<'_> {
         self.derivatives(theta, &mut grad, &mut fisher, true);
         (iterations, grad.iter().all(|g| g.abs() <= tol))
     }
-}
-
-/// Solves `fisher step = -grad`, damping the diagonal while `fisher` is singular (collinear
-/// features without a penalty). Returns false when even the most damped system fails.
-fn damped_solve(fisher: &[f64], grad: &[f64], work: &mut [f64], step: &mut [f64]) -> bool {
-    let q = grad.len();
-    [0.0, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0].iter().any(|&damping| {
-        work.copy_from_slice(fisher);
-        for i in 0..q {
-            work[i * q + i] *= 1.0 + damping;
-        }
-        step.iter_mut().zip(grad).for_each(|(s, g)| *s = -g);
-        solve_spd(work, step, q).is_ok()
-    })
 }
 
 /// The plug-in: `"glm"`, model code 4.

@@ -379,3 +379,24 @@ pub(crate) fn symmetric_eigen(a: &mut [f64], dim: usize) -> (Vec<f64>, Vec<f64>)
     }
     ((0..dim).map(|k| a[k * dim + k]).collect(), v)
 }
+
+/// The Newton step of `hess step = -grad` (`hess` symmetric, `dim x dim` row-major, `work` of the
+/// same size), damping the diagonal (Levenberg-Marquardt) while `hess` is singular: collinear
+/// features, or separable classes, without a penalty. Returns false when even the most damped
+/// system cannot be solved. Shared by logistic regression and the GLM.
+pub(crate) fn damped_newton_step(
+    hess: &[f64],
+    grad: &[f64],
+    work: &mut [f64],
+    step: &mut [f64],
+) -> bool {
+    let dim = grad.len();
+    [0.0, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0].iter().any(|&damping| {
+        work.copy_from_slice(hess);
+        for i in 0..dim {
+            work[i * dim + i] *= 1.0 + damping;
+        }
+        step.iter_mut().zip(grad).for_each(|(s, g)| *s = -g);
+        solve_spd(work, step, dim).is_ok()
+    })
+}

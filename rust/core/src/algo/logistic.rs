@@ -39,7 +39,7 @@
 
 use ndarray::{ArrayView1, ArrayView2};
 
-use super::linalg::{solve_spd, FeatureStats};
+use super::linalg::{damped_newton_step, FeatureStats};
 use serde::{Deserialize, Serialize};
 
 use super::{Algorithm, Convergence, FittedModel, GroupData, Prediction, Task};
@@ -431,7 +431,7 @@ impl Problem<'_> {
         let mut f = self.eval(&theta, &mut grad, &mut hess);
         let mut iterations = 0;
         while iterations < max_iter && grad.iter().any(|g| g.abs() > tol) {
-            if !newton_step(&hess, &grad, &mut work, &mut step) {
+            if !damped_newton_step(&hess, &grad, &mut work, &mut step) {
                 break;
             }
             let slope: f64 = grad.iter().zip(&step).map(|(g, d)| g * d).sum();
@@ -556,18 +556,4 @@ impl Problem<'_> {
         }
         f
     }
-}
-
-/// Solves `hess step = -grad`, damping the diagonal (Levenberg-Marquardt) while `hess` is
-/// singular. Returns false when even the most damped system cannot be solved.
-fn newton_step(hess: &[f64], grad: &[f64], work: &mut [f64], step: &mut [f64]) -> bool {
-    let dim = grad.len();
-    [0.0, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0].iter().any(|&damping| {
-        work.copy_from_slice(hess);
-        for i in 0..dim {
-            work[i * dim + i] *= 1.0 + damping;
-        }
-        step.iter_mut().zip(grad).for_each(|(s, g)| *s = -g);
-        solve_spd(work, step, dim).is_ok()
-    })
 }
