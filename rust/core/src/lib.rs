@@ -6,6 +6,7 @@
 //! - [`batch`]: Arrow IPC batches in and out, columns found by role (docs/native-interface.md).
 //! - [`train`]: one model per group of a training batch, groups in parallel on rayon.
 //! - [`metrics`]: training metrics by task, from each model's predictions.
+//! - [`evaluate`]: validation metrics of a search, equal to Spark's evaluators.
 //! - [`predict`]: decoded model sets and vectorized prediction of a batch.
 //! - [`describe`]: a model as JSON for the Scala side.
 //! - [`params`]: checks shared by the algorithms' params.
@@ -15,6 +16,7 @@ pub mod algo;
 pub mod batch;
 pub mod describe;
 pub mod error;
+pub mod evaluate;
 pub mod metrics;
 pub mod model;
 pub mod params;
