@@ -36,6 +36,24 @@ final class NativeApi private () {
    */
   @native def predictRow(handle: Long, features: Array[Double]): Array[Double]
   @native def describeModel(model: Array[Byte]): String
+
+  // Searches (docs/native-interface.md, "Search").
+  @native def openSearchData(chunks: Array[Array[Byte]], foldsJson: String): Long
+  @native def describeSplits(handle: Long): String
+  @native def searchFits(
+      handle: Long,
+      searchJson: String,
+      fits: Array[Int],
+      threads: Int
+  ): Array[Byte]
+  @native def closeSearchData(handle: Long): Unit
+  @native def searchGroups(
+      searchJson: String,
+      foldsJson: String,
+      threads: Int,
+      maxRowsPerGroup: Long,
+      batch: java.nio.ByteBuffer
+  ): Array[Byte]
   @native def debugFail(kind: String): Unit
 }
 
