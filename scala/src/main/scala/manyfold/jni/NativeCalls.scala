@@ -30,6 +30,17 @@ object NativeCalls {
     NativeApi.get.trainGroups(algorithm, paramsJson, threads, maxRowsPerGroup, batch)
   }
 
+  private[manyfold] def searchGroups(
+      searchJson: String,
+      foldsJson: String,
+      threads: Int,
+      maxRowsPerGroup: Long,
+      batch: ByteBuffer
+  ): Array[Byte] = {
+    trainGroupsCount.incrementAndGet()
+    NativeApi.get.searchGroups(searchJson, foldsJson, threads, maxRowsPerGroup, batch)
+  }
+
   private[manyfold] def openModels(models: Array[Array[Byte]]): Long = {
     val handle = NativeApi.get.openModels(models)
     openCount.incrementAndGet()
