@@ -14,7 +14,12 @@ object NativeCalls {
   private val openCount = new AtomicLong
   private val closeCount = new AtomicLong
 
+  private val openSearchDataCount = new AtomicLong
+
   def trainGroupsCalls: Long = trainGroupsCount.get
+
+  /** Search data sets decoded natively in this JVM. */
+  def openSearchDataCalls: Long = openSearchDataCount.get
   def predictCalls: Long = predictCount.get
   def openModelsCalls: Long = openCount.get
   def closeModelsCalls: Long = closeCount.get
@@ -39,6 +44,11 @@ object NativeCalls {
   ): Array[Byte] = {
     trainGroupsCount.incrementAndGet()
     NativeApi.get.searchGroups(searchJson, foldsJson, threads, maxRowsPerGroup, batch)
+  }
+
+  private[manyfold] def openSearchData(chunks: Array[Array[Byte]], foldsJson: String): Long = {
+    openSearchDataCount.incrementAndGet()
+    NativeApi.get.openSearchData(chunks, foldsJson)
   }
 
   private[manyfold] def openModels(models: Array[Array[Byte]]): Long = {

@@ -45,6 +45,7 @@ abstract class NativeSearch[M <: NativeSearchModel[M]]
       bestModel: Model[_],
       results: SearchResults,
       cvResults: DataFrame,
+      splitsJson: String,
       subModels: Option[Array[Array[Model[_]]]]
   ): M
 
@@ -82,7 +83,7 @@ abstract class NativeSearch[M <: NativeSearchModel[M]]
         })
       }
     val table = results.table(dataset.sparkSession)
-    copyValues(newModel(bestModel, results, table, subModels).setParent(this))
+    copyValues(newModel(bestModel, results, table, outcome.splitsJson, subModels).setParent(this))
   }
 
   override def transformSchema(schema: StructType): StructType = {
@@ -115,6 +116,7 @@ abstract class NativeSearchModel[M <: NativeSearchModel[M]](
     val foldMetrics: Array[Array[Double]],
     val bestIndex: Int,
     @transient val cvResults: DataFrame,
+    val splitsJson: String,
     private val fittedSubModels: Option[Array[Array[Model[_]]]]
 ) extends Model[M]
     with NativeSearchParams
@@ -127,6 +129,41 @@ abstract class NativeSearchModel[M <: NativeSearchModel[M]](
    * (`ok` or `failed`) and `error` (the first failure of the set).
    */
   def results: DataFrame = cvResults
+
+  /**
+   * The folds the search cut, one row per fold: `fold`, `trainRows`, `validationRows`, and with a
+   * time column `trainTimeMin`, `trainTimeMax`, `validationTimeMin`, `validationTimeMax` (in the
+   * time column's numeric form: days for a date, microseconds for a timestamp).
+   */
+  def folds: DataFrame = {
+    import org.apache.spark.sql.Row
+    import org.apache.spark.sql.types._
+    val times = Seq("trainTimeMin", "trainTimeMax", "validationTimeMin", "validationTimeMax")
+    val schema = StructType(
+      Seq(
+        StructField("fold", IntegerType, nullable = false),
+        StructField("trainRows", LongType, nullable = false),
+        StructField("validationRows", LongType, nullable = false)
+      ) ++ times.map(StructField(_, DoubleType, nullable = true))
+    )
+    def number(v: JValue): Any = v match {
+      case JInt(i) => i.toDouble
+      case JDouble(d) => d
+      case _ => null
+    }
+    def long(v: JValue): Long = v match {
+      case JInt(i) => i.toLong
+      case JDouble(d) => d.toLong
+      case _ => 0L
+    }
+    val rows = parse(splitsJson).children.map { f =>
+      Row.fromSeq(
+        Seq(long(f \ "fold").toInt, long(f \ "trainRows"), long(f \ "validationRows")) ++
+          times.map(t => number(f \ t))
+      )
+    }
+    cvResults.sparkSession.createDataFrame(rows.asJava, schema)
+  }
 
   /** The best parameter set. */
   def bestParams: ParamMap = getEstimatorParamMaps(bestIndex)
@@ -191,6 +228,7 @@ private[manyfold] object NativeSearch {
           "stdMetrics" -> JArray(m.stdMetrics.toList.map(doubleJson)),
           "foldMetrics" -> JArray(m.foldMetrics.toList.map(f => JArray(f.toList.map(doubleJson)))),
           "bestIndex" -> JInt(m.bestIndex),
+          "splits" -> parse(m.splitsJson),
           "persistSubModels" -> JBool(m.hasSubModels)
         )
       }
@@ -291,6 +329,7 @@ private[manyfold] object NativeSearch {
       foldMetrics: Array[Array[Double]],
       bestIndex: Int,
       cvResults: DataFrame,
+      splitsJson: String,
       subModels: Option[Array[Array[Model[_]]]]
   )
 
@@ -329,6 +368,7 @@ private[manyfold] object NativeSearch {
         case _ => 0
       },
       cvResults = cvResults,
+      splitsJson = compact(render(json \ "splits")),
       subModels = subModels
     )
   }

@@ -3,7 +3,7 @@ package manyfold.ml.tuning
 import scala.collection.mutable
 
 import manyfold.arrow.{ArrowBatches, FitResult}
-import manyfold.jni.NativeApi
+import manyfold.jni.{NativeApi, NativeCalls}
 import manyfold.ml.GroupedTraining
 import org.apache.spark.{SparkContext, TaskContext}
 import org.apache.spark.sql.DataFrame
@@ -20,13 +20,16 @@ private[manyfold] object SearchRunner {
   /** What a search's fits gave, in the order (parameter set, fold). */
   final case class Outcome(fits: Array[FitResult], splitsJson: String)
 
-  /** The Spark conf key overriding the memory a search's data may take on one executor. */
+  /**
+   * The Spark conf key (session or context) setting the bytes a search's data may take on one
+   * executor, instead of 0.6 x the executor memory.
+   */
   val MaxDataBytesKey = "spark.manyfold.search.maxDataBytes"
 
   def run(plan: SearchPlan, df: DataFrame, parallelism: Int): Outcome = {
     val (selected, rowPlan) = GroupedTraining.select(df, Nil, plan.estimator, plan.extras)
     val sc = df.sparkSession.sparkContext
-    checkSize(sc, selected, rowPlan)
+    checkSize(df.sparkSession, selected, rowPlan)
     val chunks = selected.queryExecution.toRdd
       .mapPartitions(rows => chunk(rowPlan, rows))
       .collect()
@@ -86,11 +89,16 @@ private[manyfold] object SearchRunner {
    * Fails before any job moves the data if it cannot fit one executor: a search holds it once in
    * the JVM (the broadcast) and once natively (decoded), 8 bytes per value.
    */
-  private def checkSize(sc: SparkContext, df: DataFrame, plan: GroupedTraining.Plan): Unit = {
+  private def checkSize(
+      spark: org.apache.spark.sql.SparkSession,
+      df: DataFrame,
+      plan: GroupedTraining.Plan
+  ): Unit = {
+    val sc = spark.sparkContext
     val columns = plan.scalarColumns.length + plan.layout.size + plan.fold.size
     val rows = df.count()
     val needed = 2L * rows * columns * 8L
-    val (available, source) = sc.getConf.getOption(MaxDataBytesKey) match {
+    val (available, source) = spark.conf.getOption(MaxDataBytesKey) match {
       case Some(v) => (v.toLong, MaxDataBytesKey)
       case None if sc.isLocal =>
         ((Runtime.getRuntime.maxMemory * 0.6).toLong, "0.6 x the driver JVM's maximum heap")
@@ -125,7 +133,7 @@ private[manyfold] object SearchData {
     handles.get(id) match {
       case Some(h) => h
       case None =>
-        val h = NativeApi.get.openSearchData(chunks, foldsJson)
+        val h = NativeCalls.openSearchData(chunks, foldsJson)
         handles(id) = h
         while (handles.size > Kept) {
           val (oldest, old) = handles.head

@@ -58,6 +58,7 @@ final class NativeCrossValidator(override val uid: String)
       bestModel: Model[_],
       results: SearchResults,
       cvResults: DataFrame,
+      splitsJson: String,
       subModels: Option[Array[Array[Model[_]]]]
   ): NativeCrossValidatorModel =
     new NativeCrossValidatorModel(
@@ -68,6 +69,7 @@ final class NativeCrossValidator(override val uid: String)
       results.foldMetrics,
       results.bestIndex,
       cvResults,
+      splitsJson,
       subModels
     )
 
@@ -93,6 +95,7 @@ final class NativeCrossValidatorModel private[manyfold] (
     foldMetrics: Array[Array[Double]],
     bestIndex: Int,
     cvResults: DataFrame,
+    splitsJson: String,
     subModels: Option[Array[Array[Model[_]]]]
 ) extends NativeSearchModel[NativeCrossValidatorModel](
       uid,
@@ -102,6 +105,7 @@ final class NativeCrossValidatorModel private[manyfold] (
       foldMetrics,
       bestIndex,
       cvResults,
+      splitsJson,
       subModels
     )
     with NativeCrossValidatorParams {
@@ -116,6 +120,7 @@ final class NativeCrossValidatorModel private[manyfold] (
         foldMetrics,
         bestIndex,
         cvResults,
+        splitsJson,
         if (hasSubModels) Some(subModels) else None
       ),
       extra
@@ -138,6 +143,7 @@ object NativeCrossValidatorModel extends MLReadable[NativeCrossValidatorModel] {
             m.foldMetrics,
             m.bestIndex,
             m.cvResults,
+            m.splitsJson,
             m.subModels
           )
         )
@@ -186,6 +192,7 @@ final class TimeSeriesCrossValidator(override val uid: String)
       bestModel: Model[_],
       results: SearchResults,
       cvResults: DataFrame,
+      splitsJson: String,
       subModels: Option[Array[Array[Model[_]]]]
   ): TimeSeriesCrossValidatorModel =
     new TimeSeriesCrossValidatorModel(
@@ -196,6 +203,7 @@ final class TimeSeriesCrossValidator(override val uid: String)
       results.foldMetrics,
       results.bestIndex,
       cvResults,
+      splitsJson,
       subModels
     )
 
@@ -221,6 +229,7 @@ final class TimeSeriesCrossValidatorModel private[manyfold] (
     foldMetrics: Array[Array[Double]],
     bestIndex: Int,
     cvResults: DataFrame,
+    splitsJson: String,
     subModels: Option[Array[Array[Model[_]]]]
 ) extends NativeSearchModel[TimeSeriesCrossValidatorModel](
       uid,
@@ -230,6 +239,7 @@ final class TimeSeriesCrossValidatorModel private[manyfold] (
       foldMetrics,
       bestIndex,
       cvResults,
+      splitsJson,
       subModels
     )
     with TimeSeriesCrossValidatorParams {
@@ -244,6 +254,7 @@ final class TimeSeriesCrossValidatorModel private[manyfold] (
         foldMetrics,
         bestIndex,
         cvResults,
+        splitsJson,
         if (hasSubModels) Some(subModels) else None
       ),
       extra
@@ -266,6 +277,7 @@ object TimeSeriesCrossValidatorModel extends MLReadable[TimeSeriesCrossValidator
             m.foldMetrics,
             m.bestIndex,
             m.cvResults,
+            m.splitsJson,
             m.subModels
           )
         )
@@ -304,6 +316,7 @@ final class NativeTrainValidationSplit(override val uid: String)
       bestModel: Model[_],
       results: SearchResults,
       cvResults: DataFrame,
+      splitsJson: String,
       subModels: Option[Array[Array[Model[_]]]]
   ): NativeTrainValidationSplitModel =
     new NativeTrainValidationSplitModel(
@@ -313,6 +326,7 @@ final class NativeTrainValidationSplit(override val uid: String)
       results.foldMetrics,
       results.bestIndex,
       cvResults,
+      splitsJson,
       subModels
     )
 
@@ -342,6 +356,7 @@ final class NativeTrainValidationSplitModel private[manyfold] (
     foldMetrics: Array[Array[Double]],
     bestIndex: Int,
     cvResults: DataFrame,
+    splitsJson: String,
     subModels: Option[Array[Array[Model[_]]]]
 ) extends NativeSearchModel[NativeTrainValidationSplitModel](
       uid,
@@ -351,6 +366,7 @@ final class NativeTrainValidationSplitModel private[manyfold] (
       foldMetrics,
       bestIndex,
       cvResults,
+      splitsJson,
       subModels
     )
     with NativeTrainValidationSplitParams {
@@ -367,6 +383,7 @@ final class NativeTrainValidationSplitModel private[manyfold] (
         foldMetrics,
         bestIndex,
         cvResults,
+        splitsJson,
         if (hasSubModels) Some(subModels) else None
       ),
       extra
@@ -388,6 +405,7 @@ object NativeTrainValidationSplitModel extends MLReadable[NativeTrainValidationS
             m.foldMetrics,
             m.bestIndex,
             m.cvResults,
+            m.splitsJson,
             m.subModels
           )
         )
