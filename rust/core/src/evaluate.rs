@@ -405,7 +405,8 @@ impl Evaluation {
             Ok(value)
         } else {
             Err(Error::data(format!(
-                "{name} is {value} on these validation rows (Spark would return it)"
+                "{name} is {value} on these validation rows, as Spark computes it (a label whose \
+                 rows all weigh 0, or no row outside metricLabel?), and cannot rank a fit"
             )))
         }
     }

@@ -232,3 +232,17 @@ fn binary_areas_do_not_depend_on_row_order() {
         assert_eq!(run(&mut rows.iter()), run(&mut rows.iter().rev()));
     }
 }
+
+#[test]
+fn a_nan_that_spark_would_return_is_undefined() {
+    // falsePositiveRateByLabel with no row of another label: 0 / 0 in Spark.
+    let spec = MetricSpec::new(MetricName::FalsePositiveRateByLabel);
+    let rows = [(0.0, class(0.0, 0.2)), (0.0, class(1.0, 0.8))];
+    let reason = data_error(&spec, &rows, Some(&[0.0, 1.0]));
+    assert!(reason.contains("NaN"), "{reason}");
+    // A label whose rows all weigh 0 is still a label for Spark: its recall is 0 / 0.
+    let mut e = Evaluation::new(&MetricSpec::new(MetricName::WeightedRecall));
+    e.add(0.0, 1.0, &class(0.0, 0.2), Some(&[0.0, 1.0]));
+    e.add(1.0, 0.0, &class(0.0, 0.2), Some(&[0.0, 1.0]));
+    assert!(matches!(e.finish(), Err(Error::Data { .. })));
+}
