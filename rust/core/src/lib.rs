@@ -9,6 +9,7 @@
 //! - [`evaluate`]: validation metrics of a search, equal to Spark's evaluators.
 //! - [`predict`]: decoded model sets and vectorized prediction of a batch.
 //! - [`describe`]: a model as JSON for the Scala side.
+//! - [`rng`]: the seeded generator of every shuffle (SplitMix64).
 //! - [`params`]: checks shared by the algorithms' params.
 //! - [`error`]: the one error enum.
 
@@ -23,6 +24,7 @@ pub mod params;
 pub mod pool;
 pub mod predict;
 pub mod registry;
+pub mod rng;
 pub mod train;
 
 pub use error::{Error, Result};
