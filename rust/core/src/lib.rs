@@ -4,6 +4,7 @@
 //! - [`registry`]: the algorithms by name and model code; the object-safe faces generic code uses.
 //! - [`model`]: the model format: header, checksum, serde payload; safe to decode.
 //! - [`batch`]: Arrow IPC batches in and out, columns found by role (docs/native-interface.md).
+//! - `rows`: a group's rows checked and put in the canonical order (training and searches).
 //! - [`train`]: one model per group of a training batch, groups in parallel on rayon.
 //! - [`metrics`]: training metrics by task, from each model's predictions.
 //! - [`evaluate`]: validation metrics of a search, equal to Spark's evaluators.
@@ -25,6 +26,7 @@ pub mod pool;
 pub mod predict;
 pub mod registry;
 pub mod rng;
+mod rows;
 pub mod train;
 
 pub use error::{Error, Result};
