@@ -5,6 +5,7 @@
 //! - [`model`]: the model format: header, checksum, serde payload; safe to decode.
 //! - [`batch`]: Arrow IPC batches in and out, columns found by role (docs/native-interface.md).
 //! - `rows`: a group's rows checked and put in the canonical order (training and searches).
+//! - [`search`]: many (parameter set, fold) fits over one data set; per-group search.
 //! - [`train`]: one model per group of a training batch, groups in parallel on rayon.
 //! - [`metrics`]: training metrics by task, from each model's predictions.
 //! - [`evaluate`]: validation metrics of a search, equal to Spark's evaluators.
@@ -27,6 +28,7 @@ pub mod predict;
 pub mod registry;
 pub mod rng;
 mod rows;
+pub mod search;
 pub mod train;
 
 pub use error::{Error, Result};
