@@ -43,7 +43,7 @@ enum RawSpec {
         #[serde(default = "default_k")]
         k: i64,
         #[serde(default)]
-        seed: i64,
+        seed: Seed,
         #[serde(default)]
         stratified: bool,
     },
@@ -67,10 +67,31 @@ enum RawSpec {
         #[serde(default = "default_train_ratio")]
         train_ratio: f64,
         #[serde(default)]
-        seed: i64,
+        seed: Seed,
         #[serde(default)]
         stratified: bool,
     },
+}
+
+/// Spark's seeds are `Long`s; the Scala side sends them as unsigned (`Long.toUnsignedString`),
+/// a hand-written JSON may send them signed: both name the same 64 bits.
+#[derive(Deserialize, Default)]
+#[serde(untagged)]
+enum Seed {
+    #[default]
+    Zero,
+    Unsigned(u64),
+    Signed(i64),
+}
+
+impl Seed {
+    fn bits(&self) -> u64 {
+        match *self {
+            Seed::Zero => 0,
+            Seed::Unsigned(v) => v,
+            Seed::Signed(v) => v as u64,
+        }
+    }
 }
 
 // Spark's numFolds and trainRatio defaults, scikit-learn's n_splits.
@@ -103,7 +124,7 @@ impl FoldSpec {
             serde_json::from_str(json).map_err(|e| Error::invalid_param("folds", e.to_string()))?;
         Ok(match raw {
             RawSpec::Kfold { k, seed, stratified } => {
-                FoldSpec::KFold { k: count("k", k, 2)?, seed: seed as u64, stratified }
+                FoldSpec::KFold { k: count("k", k, 2)?, seed: seed.bits(), stratified }
             }
             RawSpec::Column { k } => FoldSpec::Column { k: count("k", k, 2)? },
             RawSpec::TimeSeries { n_splits, test_size, gap, max_train_size } => {
@@ -121,7 +142,7 @@ impl FoldSpec {
                         format!("must be in (0, 1), got {train_ratio}"),
                     ));
                 }
-                FoldSpec::TrainValidation { train_ratio, seed: seed as u64, stratified }
+                FoldSpec::TrainValidation { train_ratio, seed: seed.bits(), stratified }
             }
         })
     }
@@ -134,6 +155,9 @@ impl FoldSpec {
     /// fold value outside `0..k-1`, a fold with no rows, a missing label, time or fold column).
     pub fn splits(&self, batch: &TrainBatch, order: &[u32]) -> Result<Vec<Split>> {
         let n = order.len();
+        if n == 0 {
+            return Err(Error::schema("the data set is empty: no row to cut folds from"));
+        }
         let splits = match *self {
             FoldSpec::KFold { k, seed, stratified } => {
                 if k > n {
@@ -262,11 +286,12 @@ fn strata(
         return Err(Error::invalid_param(
             "k",
             format!(
-                "class {} of label column '{}' has {} rows, fewer than the {folds} folds \
+                "class {} of label column '{}' has {} row{}, fewer than the {folds} folds \
                  (stratified)",
                 y[order[small[0]] as usize],
                 label.name,
-                small.len()
+                small.len(),
+                if small.len() == 1 { "" } else { "s" }
             ),
         ));
     }
@@ -366,6 +391,10 @@ mod tests {
         assert_eq!(
             spec(r#"{"kind": "trainValidation", "trainRatio": 0.8, "seed": -1}"#),
             FoldSpec::TrainValidation { train_ratio: 0.8, seed: u64::MAX, stratified: false }
+        );
+        assert_eq!(
+            spec(r#"{"kind": "kfold", "seed": 18446744073709551615}"#),
+            FoldSpec::KFold { k: 3, seed: u64::MAX, stratified: false }
         );
     }
 
