@@ -170,3 +170,58 @@ pub fn best_set(
         ),
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::search::fits::FoldFit;
+
+    fn fit(param: usize, fold: usize, metric: Option<f64>) -> FitOutcome {
+        FitOutcome {
+            param,
+            fold,
+            train_rows: 8,
+            validation_rows: 2,
+            millis: 0.0,
+            outcome: metric
+                .map(|metric| FoldFit { metric, convergence: None, model: None })
+                .ok_or_else(|| Error::data(format!("set {param} fold {fold} broke"))),
+        }
+    }
+
+    fn grid(metrics: &[[Option<f64>; 2]]) -> Vec<FitOutcome> {
+        let mut out = Vec::new();
+        for (p, folds) in metrics.iter().enumerate() {
+            for (f, m) in folds.iter().enumerate() {
+                out.push(fit(p, f, *m));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_best_mean_wins_by_the_metrics_direction() {
+        let g = grid(&[[Some(1.0), Some(3.0)], [Some(0.5), Some(2.5)], [Some(4.0), Some(0.0)]]);
+        assert_eq!(best_set(3, false, &g), Ok((1, 1.5)));
+        assert_eq!(best_set(3, true, &g), Ok((0, 2.0)), "ties go to the lowest index");
+    }
+
+    #[test]
+    fn a_set_with_a_failed_fold_or_a_nan_mean_is_out() {
+        let g = grid(&[[Some(0.1), None], [Some(0.5), Some(0.7)], [Some(f64::NAN), Some(0.0)]]);
+        assert_eq!(best_set(3, false, &g), Ok((1, 0.6)));
+    }
+
+    #[test]
+    fn when_every_set_fails_the_first_failure_is_quoted() {
+        // Outcomes in any order: the first failure is the lowest set, then fold.
+        let mut g = grid(&[[Some(0.1), None], [None, None]]);
+        g.reverse();
+        let e = best_set(2, false, &g).unwrap_err().to_string();
+        assert!(e.starts_with("every parameter set failed"), "{e}");
+        assert!(e.contains("parameter set 0 on fold 1: set 0 fold 1 broke"), "{e}");
+        let nan = grid(&[[Some(f64::NAN), Some(1.0)]]);
+        assert!(best_set(1, true, &nan).unwrap_err().to_string().contains("NaN"));
+    }
+}
