@@ -82,7 +82,19 @@ fn check_weights(weight: &NamedColumn, rows: &[u32]) -> Result<()> {
 /// equal in all of these are interchangeable, so their order cannot change a fit or a fold's
 /// content.
 pub(crate) fn canonical_order(batch: &TrainBatch, rows: &[u32]) -> Vec<u32> {
-    let keys: Vec<&[f64]> = [&batch.time, &batch.label, &batch.weight]
+    order_by(batch, rows, true)
+}
+
+/// The canonical order of the same rows as if the batch had no time column: that of the
+/// estimator's own fit, which never sees the time column a search cuts its folds by. A
+/// search's refit is fitted in it, so that its model is the one a fit without the search gives.
+pub(crate) fn canonical_order_untimed(batch: &TrainBatch, rows: &[u32]) -> Vec<u32> {
+    order_by(batch, rows, false)
+}
+
+fn order_by(batch: &TrainBatch, rows: &[u32], with_time: bool) -> Vec<u32> {
+    let time = if with_time { &batch.time } else { &None };
+    let keys: Vec<&[f64]> = [time, &batch.label, &batch.weight]
         .into_iter()
         .flatten()
         .map(|c| &c.values.values()[..])
@@ -128,6 +140,7 @@ mod tests {
         assert_eq!(canonical_order(&batch(), &[0, 1, 2, 3]), vec![3, 1, 2, 0]);
         let untimed = TrainBatch { time: None, ..batch() };
         assert_eq!(canonical_order(&untimed, &[0, 1, 2, 3]), vec![0, 3, 1, 2]);
+        assert_eq!(canonical_order_untimed(&batch(), &[2, 0, 3, 1]), vec![0, 3, 1, 2]);
     }
 
     #[test]

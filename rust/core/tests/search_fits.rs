@@ -467,8 +467,9 @@ fn a_group_whose_folds_cannot_be_cut_fails_alone() {
         .map(|&g| {
             let g = g as usize;
             day[g] += 1;
+            // Group 0's days in another order than its labels'.
             if g == 0 {
-                day[0] as f64
+                ((day[0] * 7) % 30) as f64
             } else {
                 (day[1] % 3) as f64
             }
@@ -479,6 +480,16 @@ fn a_group_whose_folds_cannot_be_cut_fails_alone() {
     let folds = r#"{"kind": "timeSeries", "nSplits": 3, "testSize": 5}"#;
     let out = Batch::of(&search_groups_ipc(&s, folds, OPTIONS, c.buffer()).unwrap());
     assert_eq!((out.status(0), out.status(1)), ("ok", "failed"), "{}", out.error(0));
+    // The refit is the estimator's fit of the group, which never sees the time column.
+    let mut alone = c.select(&group_rows(&c, 0));
+    alone.time = None;
+    let best = Trainer::new(
+        "linear",
+        &json!([{}, {"regParam": 1.0}])[out.int("best_param", 0) as usize].to_string(),
+    )
+    .unwrap();
+    let trained = Batch::of(&train_ipc(&best, OPTIONS, alone.buffer()).unwrap());
+    assert_eq!(out.model(0), trained.model(0));
     assert!(
         out.error(1).contains("there are 3") && out.error(1).contains("'t'"),
         "{}",

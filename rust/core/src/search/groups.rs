@@ -1,7 +1,8 @@
 //! Per-group search: inside each group of a training batch, the group's own folds, every
 //! (parameter set, fold) fit, the best parameter set by mean validation metric, and a refit on
 //! all the group's rows with it, whose model bytes and training metrics are exactly those
-//! `trainGroups` gives for that group with those params. Groups run in parallel, and so do the
+//! `trainGroups` gives for that group with those params (without the time column, which only
+//! cuts folds). Groups run in parallel, and so do the
 //! fits within a group.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -110,7 +111,10 @@ fn search_group(
         (0..spec.len()).flat_map(|p| (0..splits.len()).map(move |f| (p, f))).collect();
     let outcomes = fits::run(spec, batch, &splits, &pairs, false);
     let best = best_set(spec.len(), spec.metric.larger_is_better(), &outcomes)?;
-    let fitted = train::fit_ordered(&spec.trainers[best.0], batch, &order)?;
+    // The refit is the estimator's own fit of the group: the time column that cut the folds is
+    // no part of it, so neither is it of the row order (which moves the last bits of a fit).
+    let refit_order = rows::canonical_order_untimed(batch, &order);
+    let fitted = train::fit_ordered(&spec.trainers[best.0], batch, &refit_order)?;
     Ok((fitted, best))
 }
 
