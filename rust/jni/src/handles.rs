@@ -74,7 +74,8 @@ mod tests {
         let (models, data): (Handles<u8>, Handles<u16>) = (Handles::new("a"), Handles::new("b"));
         let h = models.insert(1);
         assert!(data.get(h).is_err() && data.remove(h).is_err());
-        assert_eq!(data.insert(2) - h, 1, "one counter for every kind");
+        // One counter for every kind (other tests draw from it too, so only the order is known).
+        assert!(data.insert(2) > h);
         assert!(models.get(h).is_ok());
     }
 }
