@@ -41,13 +41,8 @@ abstract class NativeSearch[M <: NativeSearchModel[M]]
   /** The time or fold column the folds need, checked against the schema. */
   protected def extras(schema: StructType): GroupedTraining.Extras
 
-  protected def newModel(
-      bestModel: Model[_],
-      results: SearchResults,
-      cvResults: DataFrame,
-      splitsJson: String,
-      subModels: Option[Array[Array[Model[_]]]]
-  ): M
+  /** A model of this search's class, with these parts. */
+  protected def newModel(uid: String, parts: SearchParts): M
 
   /** The checked plan of this search on data of this schema. */
   private[manyfold] def plan(schema: StructType, returnModels: Boolean): SearchPlan =
@@ -82,8 +77,17 @@ abstract class NativeSearch[M <: NativeSearchModel[M]]
           else plan.estimator.copy(plan.paramMaps(p)).modelOf(fit.model).asInstanceOf[Model[_]]
         })
       }
-    val table = results.table(dataset.sparkSession)
-    copyValues(newModel(bestModel, results, table, outcome.splitsJson, subModels).setParent(this))
+    val parts = SearchParts(
+      bestModel = bestModel,
+      avgMetrics = results.avgMetrics,
+      stdMetrics = results.stdMetrics,
+      foldMetrics = results.foldMetrics,
+      bestIndex = results.bestIndex,
+      cvResults = results.table(dataset.sparkSession),
+      splitsJson = outcome.splitsJson,
+      subModels = subModels
+    )
+    copyValues(newModel(uid, parts).setParent(this))
   }
 
   override def transformSchema(schema: StructType): StructType = {
@@ -110,17 +114,42 @@ abstract class NativeSearch[M <: NativeSearchModel[M]]
  */
 abstract class NativeSearchModel[M <: NativeSearchModel[M]](
     override val uid: String,
-    val bestModel: Model[_],
-    val avgMetrics: Array[Double],
-    val stdMetrics: Array[Double],
-    val foldMetrics: Array[Array[Double]],
-    val bestIndex: Int,
-    @transient val cvResults: DataFrame,
-    val splitsJson: String,
-    private val fittedSubModels: Option[Array[Array[Model[_]]]]
+    parts: SearchParts
 ) extends Model[M]
     with NativeSearchParams
     with MLWritable {
+
+  /** The best parameter set's model, refit on all the data. */
+  val bestModel: Model[_] = parts.bestModel
+
+  /** The mean validation metric per parameter set (NaN for a set that failed). */
+  val avgMetrics: Array[Double] = parts.avgMetrics
+
+  /** The (population) standard deviation of the metric over the folds, per parameter set. */
+  val stdMetrics: Array[Double] = parts.stdMetrics
+
+  /** The validation metric per parameter set and fold: `foldMetrics(set)(fold)`. */
+  val foldMetrics: Array[Array[Double]] = parts.foldMetrics
+
+  /** The index of the best parameter set in `estimatorParamMaps`. */
+  val bestIndex: Int = parts.bestIndex
+
+  /** One row per parameter set; see [[results]]. */
+  @transient val cvResults: DataFrame = parts.cvResults
+
+  /** The folds the search cut, as the native side describes them; see [[folds]]. */
+  val splitsJson: String = parts.splitsJson
+
+  private val fittedSubModels = parts.subModels
+
+  /** A model of this class with these parts (for `copy`). */
+  protected def withParts(parts: SearchParts): M
+
+  override def copy(extra: ParamMap): M =
+    copyValues(
+      withParts(parts.copy(bestModel = bestModel.copy(extra).asInstanceOf[Model[_]])),
+      extra
+    ).setParent(parent)
 
   /**
    * `cvResults` has one row per parameter set, like scikit-learn's `cv_results_`: one column per
@@ -321,19 +350,28 @@ private[manyfold] object NativeSearch {
     Saved(metadata, estimator, evaluator, maps)
   }
 
-  /** The parts of a saved search model: best model, metrics, results table, fold models. */
-  final case class SavedModel(
-      bestModel: Model[_],
-      avgMetrics: Array[Double],
-      stdMetrics: Array[Double],
-      foldMetrics: Array[Array[Double]],
-      bestIndex: Int,
-      cvResults: DataFrame,
-      splitsJson: String,
-      subModels: Option[Array[Array[Model[_]]]]
-  )
+  /** A reader of a search estimator saved by [[Writer]]. */
+  def reader[T <: NativeSearch[_]](cls: Class[T], make: String => T): MLReader[T] =
+    new MLReader[T] {
+      override def load(path: String): T = {
+        val saved = NativeSearch.load(path, sparkSession, cls.getName)
+        saved.setOn(make(saved.metadata.uid))
+      }
+    }
 
-  def loadModel(path: String, spark: SparkSession, saved: Saved): SavedModel = {
+  /** A reader of a search model saved by [[Writer]]. */
+  def modelReader[T <: NativeSearchModel[T]](
+      cls: Class[T],
+      make: (String, SearchParts) => T
+  ): MLReader[T] =
+    new MLReader[T] {
+      override def load(path: String): T = {
+        val saved = NativeSearch.load(path, sparkSession, cls.getName)
+        saved.setOn(make(saved.metadata.uid, loadModel(path, sparkSession, saved)))
+      }
+    }
+
+  private def loadModel(path: String, spark: SparkSession, saved: Saved): SearchParts = {
     val sc = spark.sparkContext
     val json = saved.metadata.json
     val bestModel = ManyfoldMetadata.loadStage[Model[_]](new Path(path, "bestModel").toString, sc)
@@ -358,7 +396,7 @@ private[manyfold] object NativeSearch {
           if (fs.exists(at)) ManyfoldMetadata.loadStage[Model[_]](at.toString, sc) else null
         })
       }
-    SavedModel(
+    SearchParts(
       bestModel = bestModel,
       avgMetrics = doubles(json \ "avgMetrics"),
       stdMetrics = doubles(json \ "stdMetrics"),
@@ -373,3 +411,15 @@ private[manyfold] object NativeSearch {
     )
   }
 }
+
+/** What a search model is made of: see [[NativeSearchModel]]. */
+final case class SearchParts(
+    bestModel: Model[_],
+    avgMetrics: Array[Double],
+    stdMetrics: Array[Double],
+    foldMetrics: Array[Array[Double]],
+    bestIndex: Int,
+    cvResults: DataFrame,
+    splitsJson: String,
+    subModels: Option[Array[Array[Model[_]]]]
+)

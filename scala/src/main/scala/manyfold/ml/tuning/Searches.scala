@@ -1,10 +1,9 @@
 package manyfold.ml.tuning
 
 import manyfold.ml.{GroupedTraining, Schemas}
-import org.apache.spark.ml.Model
 import org.apache.spark.ml.param.ParamMap
 import org.apache.spark.ml.util.{Identifiable, MLReadable, MLReader}
-import org.apache.spark.sql.{Column, DataFrame}
+import org.apache.spark.sql.Column
 import org.apache.spark.sql.functions.expr
 import org.apache.spark.sql.types._
 import org.json4s.{JBool, JDouble, JInt, JObject, JString}
@@ -54,101 +53,33 @@ final class NativeCrossValidator(override val uid: String)
     if ($(foldCol).isEmpty) GroupedTraining.Extras()
     else GroupedTraining.Extras(fold = Some($(foldCol) -> Searches.foldColumn(schema, $(foldCol))))
 
-  override protected def newModel(
-      bestModel: Model[_],
-      results: SearchResults,
-      cvResults: DataFrame,
-      splitsJson: String,
-      subModels: Option[Array[Array[Model[_]]]]
-  ): NativeCrossValidatorModel =
-    new NativeCrossValidatorModel(
-      uid,
-      bestModel,
-      results.avgMetrics,
-      results.stdMetrics,
-      results.foldMetrics,
-      results.bestIndex,
-      cvResults,
-      splitsJson,
-      subModels
-    )
+  override protected def newModel(uid: String, parts: SearchParts): NativeCrossValidatorModel =
+    new NativeCrossValidatorModel(uid, parts)
 
   override def copy(extra: ParamMap): NativeCrossValidator = copySearch(extra)
 }
 
 object NativeCrossValidator extends MLReadable[NativeCrossValidator] {
-  override def read: MLReader[NativeCrossValidator] = new MLReader[NativeCrossValidator] {
-    override def load(path: String): NativeCrossValidator = {
-      val saved = NativeSearch.load(path, sparkSession, classOf[NativeCrossValidator].getName)
-      saved.setOn(new NativeCrossValidator(saved.metadata.uid))
-    }
-  }
+  override def read: MLReader[NativeCrossValidator] =
+    NativeSearch.reader(classOf[NativeCrossValidator], new NativeCrossValidator(_))
   override def load(path: String): NativeCrossValidator = super.load(path)
 }
 
 /** The outcome of a [[NativeCrossValidator]] (see [[NativeSearchModel]]). */
-final class NativeCrossValidatorModel private[manyfold] (
-    uid: String,
-    bestModel: Model[_],
-    avgMetrics: Array[Double],
-    stdMetrics: Array[Double],
-    foldMetrics: Array[Array[Double]],
-    bestIndex: Int,
-    cvResults: DataFrame,
-    splitsJson: String,
-    subModels: Option[Array[Array[Model[_]]]]
-) extends NativeSearchModel[NativeCrossValidatorModel](
-      uid,
-      bestModel,
-      avgMetrics,
-      stdMetrics,
-      foldMetrics,
-      bestIndex,
-      cvResults,
-      splitsJson,
-      subModels
-    )
+final class NativeCrossValidatorModel private[manyfold] (uid: String, parts: SearchParts)
+    extends NativeSearchModel[NativeCrossValidatorModel](uid, parts)
     with NativeCrossValidatorParams {
 
-  override def copy(extra: ParamMap): NativeCrossValidatorModel =
-    copyValues(
-      new NativeCrossValidatorModel(
-        uid,
-        bestModel.copy(extra).asInstanceOf[Model[_]],
-        avgMetrics.clone(),
-        stdMetrics.clone(),
-        foldMetrics,
-        bestIndex,
-        cvResults,
-        splitsJson,
-        if (hasSubModels) Some(subModels) else None
-      ),
-      extra
-    ).setParent(parent)
+  override protected def withParts(parts: SearchParts): NativeCrossValidatorModel =
+    new NativeCrossValidatorModel(uid, parts)
 }
 
 object NativeCrossValidatorModel extends MLReadable[NativeCrossValidatorModel] {
   override def read: MLReader[NativeCrossValidatorModel] =
-    new MLReader[NativeCrossValidatorModel] {
-      override def load(path: String): NativeCrossValidatorModel = {
-        val saved =
-          NativeSearch.load(path, sparkSession, classOf[NativeCrossValidatorModel].getName)
-        val m = NativeSearch.loadModel(path, sparkSession, saved)
-        saved.setOn(
-          new NativeCrossValidatorModel(
-            saved.metadata.uid,
-            m.bestModel,
-            m.avgMetrics,
-            m.stdMetrics,
-            m.foldMetrics,
-            m.bestIndex,
-            m.cvResults,
-            m.splitsJson,
-            m.subModels
-          )
-        )
-      }
-    }
+    NativeSearch.modelReader(
+      classOf[NativeCrossValidatorModel],
+      new NativeCrossValidatorModel(_, _)
+    )
   override def load(path: String): NativeCrossValidatorModel = super.load(path)
 }
 
@@ -158,7 +89,9 @@ object NativeCrossValidatorModel extends MLReadable[NativeCrossValidatorModel] {
  * of `timeCol`, so that rows sharing a time value are never split between training and validation
  * and no validation time precedes its fold's training times. Otherwise a [[NativeSearch]] like
  * [[NativeCrossValidator]]; wrapped in `manyfold.ml.Grouped`, each group (store, sensor) gets its
- * own folds and its own best parameters.
+ * own folds and its own best parameters. A separate estimator rather than a split strategy of
+ * [[NativeCrossValidator]], because its params (time column, splits, horizon, gap, window) have
+ * nothing in common with k-fold's.
  */
 final class TimeSeriesCrossValidator(override val uid: String)
     extends NativeSearch[TimeSeriesCrossValidatorModel]
@@ -188,101 +121,33 @@ final class TimeSeriesCrossValidator(override val uid: String)
     GroupedTraining.Extras(time = Some($(timeCol) -> Searches.timeColumn(schema, $(timeCol))))
   }
 
-  override protected def newModel(
-      bestModel: Model[_],
-      results: SearchResults,
-      cvResults: DataFrame,
-      splitsJson: String,
-      subModels: Option[Array[Array[Model[_]]]]
-  ): TimeSeriesCrossValidatorModel =
-    new TimeSeriesCrossValidatorModel(
-      uid,
-      bestModel,
-      results.avgMetrics,
-      results.stdMetrics,
-      results.foldMetrics,
-      results.bestIndex,
-      cvResults,
-      splitsJson,
-      subModels
-    )
+  override protected def newModel(uid: String, parts: SearchParts): TimeSeriesCrossValidatorModel =
+    new TimeSeriesCrossValidatorModel(uid, parts)
 
   override def copy(extra: ParamMap): TimeSeriesCrossValidator = copySearch(extra)
 }
 
 object TimeSeriesCrossValidator extends MLReadable[TimeSeriesCrossValidator] {
-  override def read: MLReader[TimeSeriesCrossValidator] = new MLReader[TimeSeriesCrossValidator] {
-    override def load(path: String): TimeSeriesCrossValidator = {
-      val saved = NativeSearch.load(path, sparkSession, classOf[TimeSeriesCrossValidator].getName)
-      saved.setOn(new TimeSeriesCrossValidator(saved.metadata.uid))
-    }
-  }
+  override def read: MLReader[TimeSeriesCrossValidator] =
+    NativeSearch.reader(classOf[TimeSeriesCrossValidator], new TimeSeriesCrossValidator(_))
   override def load(path: String): TimeSeriesCrossValidator = super.load(path)
 }
 
 /** The outcome of a [[TimeSeriesCrossValidator]] (see [[NativeSearchModel]]). */
-final class TimeSeriesCrossValidatorModel private[manyfold] (
-    uid: String,
-    bestModel: Model[_],
-    avgMetrics: Array[Double],
-    stdMetrics: Array[Double],
-    foldMetrics: Array[Array[Double]],
-    bestIndex: Int,
-    cvResults: DataFrame,
-    splitsJson: String,
-    subModels: Option[Array[Array[Model[_]]]]
-) extends NativeSearchModel[TimeSeriesCrossValidatorModel](
-      uid,
-      bestModel,
-      avgMetrics,
-      stdMetrics,
-      foldMetrics,
-      bestIndex,
-      cvResults,
-      splitsJson,
-      subModels
-    )
+final class TimeSeriesCrossValidatorModel private[manyfold] (uid: String, parts: SearchParts)
+    extends NativeSearchModel[TimeSeriesCrossValidatorModel](uid, parts)
     with TimeSeriesCrossValidatorParams {
 
-  override def copy(extra: ParamMap): TimeSeriesCrossValidatorModel =
-    copyValues(
-      new TimeSeriesCrossValidatorModel(
-        uid,
-        bestModel.copy(extra).asInstanceOf[Model[_]],
-        avgMetrics.clone(),
-        stdMetrics.clone(),
-        foldMetrics,
-        bestIndex,
-        cvResults,
-        splitsJson,
-        if (hasSubModels) Some(subModels) else None
-      ),
-      extra
-    ).setParent(parent)
+  override protected def withParts(parts: SearchParts): TimeSeriesCrossValidatorModel =
+    new TimeSeriesCrossValidatorModel(uid, parts)
 }
 
 object TimeSeriesCrossValidatorModel extends MLReadable[TimeSeriesCrossValidatorModel] {
   override def read: MLReader[TimeSeriesCrossValidatorModel] =
-    new MLReader[TimeSeriesCrossValidatorModel] {
-      override def load(path: String): TimeSeriesCrossValidatorModel = {
-        val saved =
-          NativeSearch.load(path, sparkSession, classOf[TimeSeriesCrossValidatorModel].getName)
-        val m = NativeSearch.loadModel(path, sparkSession, saved)
-        saved.setOn(
-          new TimeSeriesCrossValidatorModel(
-            saved.metadata.uid,
-            m.bestModel,
-            m.avgMetrics,
-            m.stdMetrics,
-            m.foldMetrics,
-            m.bestIndex,
-            m.cvResults,
-            m.splitsJson,
-            m.subModels
-          )
-        )
-      }
-    }
+    NativeSearch.modelReader(
+      classOf[TimeSeriesCrossValidatorModel],
+      new TimeSeriesCrossValidatorModel(_, _)
+    )
   override def load(path: String): TimeSeriesCrossValidatorModel = super.load(path)
 }
 
@@ -313,35 +178,17 @@ final class NativeTrainValidationSplit(override val uid: String)
     GroupedTraining.Extras()
 
   override protected def newModel(
-      bestModel: Model[_],
-      results: SearchResults,
-      cvResults: DataFrame,
-      splitsJson: String,
-      subModels: Option[Array[Array[Model[_]]]]
+      uid: String,
+      parts: SearchParts
   ): NativeTrainValidationSplitModel =
-    new NativeTrainValidationSplitModel(
-      uid,
-      bestModel,
-      results.avgMetrics,
-      results.foldMetrics,
-      results.bestIndex,
-      cvResults,
-      splitsJson,
-      subModels
-    )
+    new NativeTrainValidationSplitModel(uid, parts)
 
   override def copy(extra: ParamMap): NativeTrainValidationSplit = copySearch(extra)
 }
 
 object NativeTrainValidationSplit extends MLReadable[NativeTrainValidationSplit] {
   override def read: MLReader[NativeTrainValidationSplit] =
-    new MLReader[NativeTrainValidationSplit] {
-      override def load(path: String): NativeTrainValidationSplit = {
-        val saved =
-          NativeSearch.load(path, sparkSession, classOf[NativeTrainValidationSplit].getName)
-        saved.setOn(new NativeTrainValidationSplit(saved.metadata.uid))
-      }
-    }
+    NativeSearch.reader(classOf[NativeTrainValidationSplit], new NativeTrainValidationSplit(_))
   override def load(path: String): NativeTrainValidationSplit = super.load(path)
 }
 
@@ -349,68 +196,23 @@ object NativeTrainValidationSplit extends MLReadable[NativeTrainValidationSplit]
  * The outcome of a [[NativeTrainValidationSplit]]: `validationMetrics` (Spark's name) per parameter
  * set; see [[NativeSearchModel]].
  */
-final class NativeTrainValidationSplitModel private[manyfold] (
-    uid: String,
-    bestModel: Model[_],
-    validationMetrics: Array[Double],
-    foldMetrics: Array[Array[Double]],
-    bestIndex: Int,
-    cvResults: DataFrame,
-    splitsJson: String,
-    subModels: Option[Array[Array[Model[_]]]]
-) extends NativeSearchModel[NativeTrainValidationSplitModel](
-      uid,
-      bestModel,
-      validationMetrics,
-      validationMetrics.map(_ => 0.0),
-      foldMetrics,
-      bestIndex,
-      cvResults,
-      splitsJson,
-      subModels
-    )
+final class NativeTrainValidationSplitModel private[manyfold] (uid: String, parts: SearchParts)
+    extends NativeSearchModel[NativeTrainValidationSplitModel](uid, parts)
     with NativeTrainValidationSplitParams {
 
   /** The validation metric per parameter set (NaN for a set that failed). */
   def getValidationMetrics: Array[Double] = avgMetrics
 
-  override def copy(extra: ParamMap): NativeTrainValidationSplitModel =
-    copyValues(
-      new NativeTrainValidationSplitModel(
-        uid,
-        bestModel.copy(extra).asInstanceOf[Model[_]],
-        avgMetrics.clone(),
-        foldMetrics,
-        bestIndex,
-        cvResults,
-        splitsJson,
-        if (hasSubModels) Some(subModels) else None
-      ),
-      extra
-    ).setParent(parent)
+  override protected def withParts(parts: SearchParts): NativeTrainValidationSplitModel =
+    new NativeTrainValidationSplitModel(uid, parts)
 }
 
 object NativeTrainValidationSplitModel extends MLReadable[NativeTrainValidationSplitModel] {
   override def read: MLReader[NativeTrainValidationSplitModel] =
-    new MLReader[NativeTrainValidationSplitModel] {
-      override def load(path: String): NativeTrainValidationSplitModel = {
-        val saved =
-          NativeSearch.load(path, sparkSession, classOf[NativeTrainValidationSplitModel].getName)
-        val m = NativeSearch.loadModel(path, sparkSession, saved)
-        saved.setOn(
-          new NativeTrainValidationSplitModel(
-            saved.metadata.uid,
-            m.bestModel,
-            m.avgMetrics,
-            m.foldMetrics,
-            m.bestIndex,
-            m.cvResults,
-            m.splitsJson,
-            m.subModels
-          )
-        )
-      }
-    }
+    NativeSearch.modelReader(
+      classOf[NativeTrainValidationSplitModel],
+      new NativeTrainValidationSplitModel(_, _)
+    )
   override def load(path: String): NativeTrainValidationSplitModel = super.load(path)
 }
 
