@@ -103,24 +103,41 @@ pub fn train_groups(
     batch: &TrainBatch,
 ) -> Result<Vec<GroupOutcome>> {
     check_batch(trainer.algorithm, batch)?;
+    let outcomes = per_group(batch, options.threads, |rows| {
+        train_group(trainer, batch, rows, options.max_rows_per_group).map(|fitted| (fitted, ()))
+    })?;
+    Ok(outcomes.into_iter().map(|(outcome, _)| outcome).collect())
+}
+
+/// Runs `work` on the rows of every group of the batch that has rows, groups in parallel on a pool
+/// of `threads`; a panic fails its group only. One outcome per group, in group order, with what
+/// `work` returned beside it when it succeeded.
+pub(crate) fn per_group<T: Send>(
+    batch: &TrainBatch,
+    threads: usize,
+    work: impl Fn(&[u32]) -> Result<(Fitted, T)> + Sync,
+) -> Result<Vec<(GroupOutcome, Option<T>)>> {
     let groups = batch.rows_by_group();
-    pool::install(options.threads, || {
+    pool::install(threads, || {
         groups
             .par_iter()
             .enumerate()
             .filter(|(_, rows)| !rows.is_empty())
             .map(|(g, rows)| {
                 let start = Instant::now();
-                let outcome = catch_unwind(AssertUnwindSafe(|| {
-                    train_group(trainer, batch, rows, options.max_rows_per_group)
-                }))
-                .unwrap_or_else(|panic| Err(Error::numerical(panic_message(&panic))));
-                GroupOutcome {
+                let result = catch_unwind(AssertUnwindSafe(|| work(rows)))
+                    .unwrap_or_else(|panic| Err(Error::numerical(panic_message(&panic))));
+                let (outcome, extra) = match result {
+                    Ok((fitted, extra)) => (Ok(fitted), Some(extra)),
+                    Err(e) => (Err(e), None),
+                };
+                let outcome = GroupOutcome {
                     group: g as i32,
                     rows: rows.len(),
                     millis: start.elapsed().as_secs_f64() * 1e3,
                     outcome,
-                }
+                };
+                (outcome, extra)
             })
             .collect()
     })

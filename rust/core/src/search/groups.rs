@@ -5,21 +5,18 @@
 //! cuts folds). Groups run in parallel, and so do the
 //! fits within a group.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Instant;
 
 use arrow_array::{ArrayRef, Float64Array, Int32Array};
 use arrow_buffer::Buffer;
-use rayon::prelude::*;
 
 use super::fits::{self, FitOutcome};
 use super::folds::FoldSpec;
 use super::spec::SearchSpec;
 use crate::batch::{record_batch, write_stream, TrainBatch};
 use crate::error::{Error, Result};
+use crate::rows;
 use crate::train::{self, Fitted, GroupOutcome, TrainOptions};
-use crate::{pool, rows};
 
 /// One group's search: its row of the results batch and, when it went through, the best
 /// parameter set and its mean metric.
@@ -67,34 +64,10 @@ pub fn search_groups(
     batch: &TrainBatch,
 ) -> Result<Vec<GroupSearch>> {
     train::check_batch(spec.algorithm, batch)?;
-    let groups = batch.rows_by_group();
-    pool::install(options.threads, || {
-        groups
-            .par_iter()
-            .enumerate()
-            .filter(|(_, rows)| !rows.is_empty())
-            .map(|(g, rows)| {
-                let start = Instant::now();
-                let result = catch_unwind(AssertUnwindSafe(|| {
-                    search_group(spec, folds, batch, rows, options.max_rows_per_group)
-                }))
-                .unwrap_or_else(|panic| Err(Error::numerical(train::panic_message(&panic))));
-                let (outcome, best) = match result {
-                    Ok((fitted, best)) => (Ok(fitted), Some(best)),
-                    Err(e) => (Err(e), None),
-                };
-                GroupSearch {
-                    outcome: GroupOutcome {
-                        group: g as i32,
-                        rows: rows.len(),
-                        millis: start.elapsed().as_secs_f64() * 1e3,
-                        outcome,
-                    },
-                    best,
-                }
-            })
-            .collect()
-    })
+    let outcomes = train::per_group(batch, options.threads, |rows| {
+        search_group(spec, folds, batch, rows, options.max_rows_per_group)
+    })?;
+    Ok(outcomes.into_iter().map(|(outcome, best)| GroupSearch { outcome, best }).collect())
 }
 
 fn search_group(
