@@ -165,6 +165,9 @@ object ArrowBatches {
       val millis = root.getVector("train_ms").asInstanceOf[Float8Vector]
       val converged = root.getVector("converged").asInstanceOf[BitVector]
       val iterations = root.getVector("iterations").asInstanceOf[IntVector]
+      // Per-group search results carry the chosen parameter set and its CV metric.
+      val bestParam = Option(root.getVector("best_param")).map(_.asInstanceOf[IntVector])
+      val bestMetric = Option(root.getVector("best_metric")).map(_.asInstanceOf[Float8Vector])
       val metrics = metricColumns.map { name =>
         Option(root.getVector(name))
           .getOrElse {
@@ -185,7 +188,43 @@ object ArrowBatches {
           trainMillis = millis.get(i),
           converged = if (converged.isNull(i)) None else Some(converged.get(i) == 1),
           iterations = if (iterations.isNull(i)) None else Some(iterations.get(i)),
-          metrics = metrics.map(m => if (m.isNull(i)) None else Some(m.get(i)))
+          metrics = metrics.map(m => if (m.isNull(i)) None else Some(m.get(i))),
+          bestParam = bestParam.filterNot(_.isNull(i)).map(_.get(i)),
+          bestMetric = bestMetric.filterNot(_.isNull(i)).map(_.get(i))
+        )
+        i += 1
+      }
+    }
+    out.toArray
+  }
+
+  /** Reads a search's fits batch (docs/native-interface.md, "Fits batch"). */
+  def readFits(bytes: Array[Byte]): Array[FitResult] = {
+    val out = ArrayBuffer.empty[FitResult]
+    forEachBatch(bytes) { root =>
+      val param = column(root, "param").asInstanceOf[IntVector]
+      val fold = column(root, "fold").asInstanceOf[IntVector]
+      val status = column(root, "status")
+      val error = column(root, "error")
+      val metric = column(root, "metric").asInstanceOf[Float8Vector]
+      val millis = column(root, "fit_ms").asInstanceOf[Float8Vector]
+      val trainRows = column(root, "train_rows").asInstanceOf[BigIntVector]
+      val validationRows = column(root, "validation_rows").asInstanceOf[BigIntVector]
+      val converged = column(root, "converged").asInstanceOf[BitVector]
+      val model = Option(root.getVector("model"))
+      var i = 0
+      while (i < root.getRowCount) {
+        out += FitResult(
+          param = param.get(i),
+          fold = fold.get(i),
+          status = string(status, i),
+          error = string(error, i),
+          metric = if (metric.isNull(i)) None else Some(metric.get(i)),
+          fitMillis = millis.get(i),
+          trainRows = trainRows.get(i),
+          validationRows = validationRows.get(i),
+          converged = if (converged.isNull(i)) None else Some(converged.get(i) == 1),
+          model = model.map(binary(_, i)).orNull
         )
         i += 1
       }
@@ -285,7 +324,8 @@ object FeatureLayout {
 /**
  * One row of a results batch; `error` and `model` are null when absent. `group` is the index in its
  * batch, -1 for a group that failed on the JVM side before reaching one (too many rows).
- * `converged` and `iterations` are set for iterative algorithms' trained groups.
+ * `converged` and `iterations` are set for iterative algorithms' trained groups. A per-group search
+ * also gives the index of the best parameter set and its mean validation metric.
  */
 final case class GroupResult(
     group: Int,
@@ -296,7 +336,26 @@ final case class GroupResult(
     trainMillis: Double,
     converged: Option[Boolean],
     iterations: Option[Int],
-    metrics: Seq[Option[Double]]
+    metrics: Seq[Option[Double]],
+    bestParam: Option[Int] = None,
+    bestMetric: Option[Double] = None
+)
+
+/**
+ * One (parameter set, fold) fit of a search: its validation metric (None when it failed, with the
+ * reason in `error`), time, row counts, convergence and, when asked for, the fold model's bytes.
+ */
+final case class FitResult(
+    param: Int,
+    fold: Int,
+    status: String,
+    error: String,
+    metric: Option[Double],
+    fitMillis: Double,
+    trainRows: Long,
+    validationRows: Long,
+    converged: Option[Boolean],
+    model: Array[Byte]
 )
 
 /** A predictions batch: per row, whether there is a prediction, and its values. */

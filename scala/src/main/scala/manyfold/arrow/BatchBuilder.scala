@@ -20,8 +20,11 @@ import org.apache.arrow.vector.types.pojo.{ArrowType, FieldType}
  * group that turned out too big) and overwrite. The builder owns a child allocator; [[close]] frees
  * everything and fails loudly if a buffer leaked.
  */
-final class BatchBuilder private (indexColumn: BatchColumn, columnsByRole: Seq[BatchColumn])
-    extends AutoCloseable {
+final class BatchBuilder private (
+    indexColumn: BatchColumn,
+    columnsByRole: Seq[BatchColumn],
+    foldColumn: Option[String]
+) extends AutoCloseable {
 
   private val indexNullable = indexColumn.role == BatchColumn.Model
 
@@ -53,6 +56,15 @@ final class BatchBuilder private (indexColumn: BatchColumn, columnsByRole: Seq[B
     )
   }.toArray
 
+  // The cross-validation fold (Int32, role `fold`), after the Float64 columns.
+  private val fold: Option[IntVector] = foldColumn.map { name =>
+    new IntVector(
+      name,
+      fieldType(nullable = true, new ArrowType.Int(32, true), BatchColumn.Fold),
+      allocator
+    )
+  }
+
   private var rows = 0
 
   /** Rows written so far (after any [[truncate]]). */
@@ -80,6 +92,11 @@ final class BatchBuilder private (indexColumn: BatchColumn, columnsByRole: Seq[B
 
   def setNull(column: Int, row: Int): Unit = columns(column).setSafe(row, 0, 0.0)
 
+  /** Sets the fold of a row (a builder made with a fold column). */
+  def setFold(row: Int, value: Int): Unit = fold.get.setSafe(row, 1, value)
+
+  def setFoldNull(row: Int): Unit = fold.get.setSafe(row, 0, 0)
+
   /** Forgets rows from position `n` on; later rows overwrite them. */
   def truncate(n: Int): Unit = {
     require(n >= 0 && n <= rows, s"cannot truncate $rows rows to $n")
@@ -92,7 +109,7 @@ final class BatchBuilder private (indexColumn: BatchColumn, columnsByRole: Seq[B
    * The caller closes it.
    */
   def writeIpc(): IpcBuffer = {
-    val vectors: Seq[FieldVector] = index +: columns.toSeq
+    val vectors: Seq[FieldVector] = (index +: columns.toSeq) ++ fold
     vectors.foreach(_.setValueCount(rows))
     // The root borrows the vectors: closing it would free them, so it is not closed.
     val root = new VectorSchemaRoot(vectors.asJava)
@@ -127,6 +144,7 @@ final class BatchBuilder private (indexColumn: BatchColumn, columnsByRole: Seq[B
   def release(): Unit = {
     index.clear()
     columns.foreach(_.clear())
+    fold.foreach(_.clear())
     rows = 0
   }
 
@@ -134,23 +152,32 @@ final class BatchBuilder private (indexColumn: BatchColumn, columnsByRole: Seq[B
   def clear(): Unit = {
     index.reset()
     columns.foreach(_.reset())
+    fold.foreach(_.reset())
     rows = 0
   }
 
   override def close(): Unit = {
     index.close()
     columns.foreach(_.close())
+    fold.foreach(_.close())
     allocator.close()
   }
 }
 
 object BatchBuilder {
 
-  /** A training batch: the group index, then `columns` (label, weight, features) in this order. */
-  def training(columns: Seq[BatchColumn]): BatchBuilder =
-    new BatchBuilder(BatchColumn("group", BatchColumn.Group), columns)
+  /**
+   * A training batch: the group index, then `columns` (label, weight, time, features) in this
+   * order, then the fold column when `fold` names one.
+   */
+  def training(columns: Seq[BatchColumn], fold: Option[String] = None): BatchBuilder =
+    new BatchBuilder(BatchColumn("group", BatchColumn.Group), columns, fold)
 
   /** A prediction batch: the (nullable) model index, then the features. */
   def prediction(featureNames: Seq[String]): BatchBuilder =
-    new BatchBuilder(BatchColumn("model", BatchColumn.Model), BatchColumn.features(featureNames))
+    new BatchBuilder(
+      BatchColumn("model", BatchColumn.Model),
+      BatchColumn.features(featureNames),
+      None
+    )
 }

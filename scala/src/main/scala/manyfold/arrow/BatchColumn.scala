@@ -29,5 +29,6 @@ object BatchColumn {
 
   def label(name: String): BatchColumn = BatchColumn(name, Label)
   def weight(name: String): BatchColumn = BatchColumn(name, Weight)
+  def time(name: String): BatchColumn = BatchColumn(name, Time)
   def features(names: Seq[String]): Seq[BatchColumn] = names.map(BatchColumn(_, Feature))
 }

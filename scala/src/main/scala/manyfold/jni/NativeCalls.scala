@@ -14,7 +14,12 @@ object NativeCalls {
   private val openCount = new AtomicLong
   private val closeCount = new AtomicLong
 
+  private val openSearchDataCount = new AtomicLong
+
   def trainGroupsCalls: Long = trainGroupsCount.get
+
+  /** Search data sets decoded natively in this JVM. */
+  def openSearchDataCalls: Long = openSearchDataCount.get
   def predictCalls: Long = predictCount.get
   def openModelsCalls: Long = openCount.get
   def closeModelsCalls: Long = closeCount.get
@@ -28,6 +33,22 @@ object NativeCalls {
   ): Array[Byte] = {
     trainGroupsCount.incrementAndGet()
     NativeApi.get.trainGroups(algorithm, paramsJson, threads, maxRowsPerGroup, batch)
+  }
+
+  private[manyfold] def searchGroups(
+      searchJson: String,
+      foldsJson: String,
+      threads: Int,
+      maxRowsPerGroup: Long,
+      batch: ByteBuffer
+  ): Array[Byte] = {
+    trainGroupsCount.incrementAndGet()
+    NativeApi.get.searchGroups(searchJson, foldsJson, threads, maxRowsPerGroup, batch)
+  }
+
+  private[manyfold] def openSearchData(chunks: Array[Array[Byte]], foldsJson: String): Long = {
+    openSearchDataCount.incrementAndGet()
+    NativeApi.get.openSearchData(chunks, foldsJson)
   }
 
   private[manyfold] def openModels(models: Array[Array[Byte]]): Long = {

@@ -1,12 +1,14 @@
 package manyfold.ml
 
-import org.apache.hadoop.fs.Path
+import manyfold.arrow.GroupResult
+import manyfold.ml.tuning.{NativeSearch, SearchPlan, SearchResults}
+import org.apache.hadoop.fs.{FileSystem, Path}
 import org.apache.spark.SparkContext
 import org.apache.spark.ml.Estimator
 import org.apache.spark.ml.param._
 import org.apache.spark.ml.util._
 import org.apache.spark.sql.Dataset
-import org.apache.spark.sql.types.StructType
+import org.apache.spark.sql.types.{DoubleType, StringType, StructField, StructType}
 import org.json4s.{JObject, JValue}
 import org.json4s.JsonDSL._
 
@@ -118,10 +120,13 @@ trait GroupedParams extends Params {
  */
 final class Grouped[M <: NativeModel[M]](
     override val uid: String,
-    val estimator: NativeEstimator[M]
+    val estimator: NativeEstimator[M],
+    val search: Option[NativeSearch[_]]
 ) extends Estimator[GroupedModel[M]]
     with GroupedParams
     with MLWritable {
+
+  def this(uid: String, estimator: NativeEstimator[M]) = this(uid, estimator, None)
 
   def this(estimator: NativeEstimator[M]) = this(Identifiable.randomUID("grouped"), estimator)
 
@@ -141,15 +146,26 @@ final class Grouped[M <: NativeModel[M]](
   override def fit(dataset: Dataset[_]): GroupedModel[M] = {
     transformSchema(dataset.schema, logging = true)
     val df = dataset.toDF
+    val plan = search.map(_.plan(df.schema, returnModels = false))
+    val extras = plan.fold(GroupedTraining.Extras()) { p =>
+      p.extras.copy(search = Some(GroupedTraining.SearchCall(p.searchJson, p.foldsJson)))
+    }
     val trained = GroupedTraining.train(
       df,
       $(groupCols).toSeq,
       estimator,
       $(maxRowsPerGroup),
-      $(numPartitions)
+      $(numPartitions),
+      extras
     )
     val keyFields = $(groupCols).toSeq.map(c => Schemas.field(df.schema, c, "group"))
-    val models = GroupedModel.modelsTable(df.sparkSession, keyFields, estimator, trained)
+    val models = GroupedModel.modelsTable(
+      df.sparkSession,
+      keyFields,
+      estimator,
+      trained,
+      plan.map(Grouped.searchColumns).getOrElse(Nil)
+    )
     if ($(failOnGroupError)) {
       trained.find(_.result.status != GroupedTraining.Ok).foreach { t =>
         val key = GroupedTraining.keyConverter(StructType(keyFields))(t.key)
@@ -165,11 +181,25 @@ final class Grouped[M <: NativeModel[M]](
 
   override def transformSchema(schema: StructType): StructType = {
     validateGroupCols(schema, estimator)
+    search.foreach { s =>
+      val plan = s.plan(schema, returnModels = false)
+      (plan.extras.time ++ plan.extras.fold).map(_._1).foreach { c =>
+        require(! $(groupCols).contains(c), s"the group column '$c' is also the search's $c")
+      }
+      s.transformSchema(schema)
+    }
     estimator.transformSchema(schema)
   }
 
   override def copy(extra: ParamMap): Grouped[M] =
-    copyValues(new Grouped[M](uid, estimator.copy(extra)), extra)
+    copyValues(
+      new Grouped[M](
+        uid,
+        estimator.copy(extra),
+        search.map(_.copy(extra).asInstanceOf[NativeSearch[_]])
+      ),
+      extra
+    )
 
   override def write: MLWriter = new Grouped.GroupedWriter(this)
 }
@@ -179,6 +209,51 @@ object Grouped extends MLReadable[Grouped[_]] {
   /** Groups an estimator: its params and columns are used for every group. */
   def apply[M <: NativeModel[M]](estimator: NativeEstimator[M]): Grouped[M] =
     new Grouped[M](estimator)
+
+  /**
+   * Runs a whole search per group, inside that group's task: each group gets its own folds, its own
+   * best parameter set and a model refit on all its rows with it. `models` gains one column per
+   * param of the grid (the group's best value) and `cvMetric` (the best set's mean validation
+   * metric). The per-group model type is not known statically: type the fitted model with
+   * `.as[LinearRegressionModel]` (or the estimator's model class) to get typed models.
+   *
+   * @throws IllegalArgumentException
+   *   if the search has no manyfold estimator
+   */
+  def apply(search: NativeSearch[_]): Grouped[_] =
+    new Grouped[Nothing](Identifiable.randomUID("grouped"), estimatorOf(search), Some(search))
+
+  private def estimatorOf(search: NativeSearch[_]): NativeEstimator[Nothing] = {
+    require(search.isDefined(search.estimator), "the search has no estimator: call setEstimator")
+    search.getEstimator match {
+      case e: NativeEstimator[_] => e.asInstanceOf[NativeEstimator[Nothing]]
+      case other =>
+        throw new IllegalArgumentException(
+          s"a per-group search takes a manyfold estimator; ${other.getClass.getName} is not one"
+        )
+    }
+  }
+
+  /**
+   * The models table's columns of a per-group search: each grid param's best value (typed as in
+   * `cvResults`) and `cvMetric`, null for a failed group.
+   */
+  private[manyfold] def searchColumns(
+      plan: SearchPlan
+  ): Seq[(StructField, GroupResult => Any)] = {
+    val params = plan.gridParams.map { p =>
+      val values = plan.paramMaps.indices.map(i => plan.value(i, p))
+      val t = SearchResults.columnType(values)
+      val cell = (r: GroupResult) =>
+        r.bestParam.map { i =>
+          val v = plan.value(i, p)
+          if (t == StringType && !v.isInstanceOf[String]) p.jsonEncode(v) else v
+        }.orNull
+      (StructField(p.name, t, nullable = true), cell)
+    }
+    val metric = (r: GroupResult) => r.bestMetric.map(Double.box).orNull
+    params :+ ((StructField("cvMetric", DoubleType, nullable = true), metric))
+  }
 
   override def read: MLReader[Grouped[_]] = new GroupedReader
 
@@ -210,19 +285,28 @@ object Grouped extends MLReadable[Grouped[_]] {
   }
 
   private class GroupedWriter(instance: Grouped[_]) extends MLWriter {
-    override protected def saveImpl(path: String): Unit =
+    override protected def saveImpl(path: String): Unit = {
       ManyfoldMetadata.save(instance, path, sc, Some(estimatorMetadata(instance.estimator, sc)))
+      instance.search.foreach(_.write.session(sparkSession).save(searchPath(path)))
+    }
   }
 
   private class GroupedReader extends MLReader[Grouped[_]] {
     override def load(path: String): Grouped[_] = {
       val metadata = ManyfoldMetadata.load(path, sc, classOf[Grouped[_]].getName)
       // The model type is not known statically when loading; erased at run time anyway.
-      val grouped = new Grouped[Nothing](metadata.uid, estimatorFrom[Nothing](metadata.json, path))
+      val fs = FileSystem.get(new Path(path).toUri, sc.hadoopConfiguration)
+      val search: Option[NativeSearch[_]] =
+        if (!fs.exists(new Path(searchPath(path)))) None
+        else Some(ManyfoldMetadata.loadStage[NativeSearch[_]](searchPath(path), sc))
+      val grouped =
+        new Grouped[Nothing](metadata.uid, estimatorFrom[Nothing](metadata.json, path), search)
       metadata.setParams(grouped)
       grouped
     }
   }
 
   private[manyfold] def dataPath(path: String): String = new Path(path, "data").toString
+
+  private def searchPath(path: String): String = new Path(path, "search").toString
 }

@@ -3,6 +3,7 @@ package manyfold.ml
 import scala.collection.JavaConverters._
 import scala.reflect.ClassTag
 
+import manyfold.arrow.GroupResult
 import manyfold.jni.NativeCalls
 import org.apache.spark.broadcast.Broadcast
 import org.apache.spark.ml.Model
@@ -217,7 +218,8 @@ object GroupedModel extends MLReadable[GroupedModel[_]] {
       spark: SparkSession,
       keyFields: Seq[StructField],
       estimator: NativeEstimator[_],
-      trained: Array[GroupedTraining.Trained]
+      trained: Array[GroupedTraining.Trained],
+      extra: Seq[(StructField, GroupResult => Any)] = Nil
   ): DataFrame = {
     val converged = if (estimator.info.iterative) Seq("converged") else Nil
     val keySchema = StructType(keyFields.map(f => StructField(f.name, f.dataType, nullable = true)))
@@ -231,14 +233,14 @@ object GroupedModel extends MLReadable[GroupedModel[_]] {
           StructField("status", StringType, nullable = false),
           StructField("error", StringType, nullable = true),
           StructField("trainingMillis", DoubleType, nullable = false)
-        )
+        ) ++ extra.map(_._1)
     )
     val toKey = GroupedTraining.keyConverter(keySchema)
     val rows = trained.map { case GroupedTraining.Trained(key, r) =>
       Row.fromSeq(
         toKey(key).toSeq ++ Seq(r.model, r.rows) ++ r.metrics.map(_.map(Double.box).orNull) ++
           converged.map(_ => r.converged.map(Boolean.box).orNull) ++
-          Seq(r.status, r.error, r.trainMillis)
+          Seq(r.status, r.error, r.trainMillis) ++ extra.map(_._2(r))
       )
     }
     spark.createDataFrame(rows.toSeq.asJava, schema)

@@ -6,7 +6,7 @@ import manyfold.arrow.{ArrowBatches, BatchBuilder, BatchColumn, FeatureLayout, G
 import manyfold.jni.NativeCalls
 import org.apache.spark.{SparkException, TaskContext}
 import org.apache.spark.ml.attribute.AttributeGroup
-import org.apache.spark.sql.{DataFrame, Row}
+import org.apache.spark.sql.{Column, DataFrame, Row}
 import org.apache.spark.sql.catalyst.{CatalystTypeConverters, InternalRow}
 import org.apache.spark.sql.catalyst.expressions.{
   BoundReference,
@@ -44,7 +44,33 @@ private[manyfold] object GroupedTraining {
       keyTypes: Seq[DataType],
       metricColumns: Seq[String],
       maxRowsPerGroup: Long,
-      batchRows: Int
+      batchRows: Int,
+      time: Option[String] = None,
+      fold: Option[String] = None,
+      search: Option[SearchCall] = None
+  ) {
+
+    /** The Float64 columns before the features, in the order of the selected rows. */
+    def scalarColumns: Seq[BatchColumn] =
+      label.map(BatchColumn.label).toSeq ++ weight.map(BatchColumn.weight) ++
+        time.map(BatchColumn.time)
+
+    /** An empty training batch of this plan's columns. */
+    def newBatch(): BatchBuilder =
+      BatchBuilder.training(scalarColumns ++ BatchColumn.features(layout.names), fold)
+  }
+
+  /** A per-group search instead of one fit per group: the native `searchGroups` arguments. */
+  final case class SearchCall(searchJson: String, foldsJson: String)
+
+  /**
+   * Columns and calls a search adds to training: a time column (as double) and a fold column (as
+   * int), each with the user's column name, and the per-group search to run.
+   */
+  final case class Extras(
+      time: Option[(String, Column)] = None,
+      fold: Option[(String, Column)] = None,
+      search: Option[SearchCall] = None
   )
 
   /**
@@ -60,42 +86,86 @@ private[manyfold] object GroupedTraining {
       groupCols: Seq[String],
       estimator: NativeEstimator[_],
       maxRowsPerGroup: Long,
-      numPartitions: Int
+      numPartitions: Int,
+      extras: Extras = Extras()
   ): Array[Trained] = {
-    estimator.checkAndTransformSchema(df.schema, fitting = true)
-    if (df.isEmpty) throw new IllegalArgumentException("the training DataFrame is empty")
-    val layout = estimator.featureLayout(vectorSize(df, estimator.getFeaturesCol))
     val keyFields = groupCols.map(c => Schemas.field(df.schema, c, "group"))
-    // Row layout: group keys, then label and weight when present, then features.
-    val label = estimator.labelColumn
-    val weight = estimator.weightColumn
-    val selected = df.select(
-      groupCols.map(Schemas.column) ++
-        (label.toSeq ++ weight).map(c => Schemas.column(c).cast(DoubleType)) ++
-        estimator.featureExpressions: _*
-    )
+    val (selected, plan0) = select(df, groupCols, estimator, extras)
     val keys = groupCols.map(Schemas.column)
     val shuffled =
       if (keys.isEmpty) selected.repartition(1)
       else if (numPartitions > 0) selected.repartition(numPartitions, keys: _*)
       else selected.repartition(autoPartitions(selected), keys: _*)
     val sorted = if (keys.isEmpty) shuffled else shuffled.sortWithinPartitions(keys: _*)
+    val plan = plan0.copy(keyTypes = keyFields.map(_.dataType), maxRowsPerGroup = maxRowsPerGroup)
+    val trained = rethrowInvalidInput {
+      sorted.queryExecution.toRdd.mapPartitions(rows => trainPartition(plan, rows)).collect()
+    }
+    val ordering = InterpretedOrdering.forSchema(plan.keyTypes)
+    trained.sortWith((a, b) => ordering.lt(a.key, b.key))
+  }
+
+  /**
+   * The checked input, selected in the row layout of [[Plan]]: group keys, then label, weight and
+   * time (doubles) when present, the fold (int) when present, then the features; and the plan of it
+   * (without group key types). No job runs for a missing or non-numeric column; an empty DataFrame
+   * fails here.
+   *
+   * @throws IllegalArgumentException
+   *   for invalid input
+   */
+  def select(
+      df: DataFrame,
+      groupCols: Seq[String],
+      estimator: NativeEstimator[_],
+      extras: Extras
+  ): (DataFrame, Plan) = {
+    estimator.checkAndTransformSchema(df.schema, fitting = true)
+    if (df.isEmpty) throw new IllegalArgumentException("the training DataFrame is empty")
+    val layout = estimator.featureLayout(vectorSize(df, estimator.getFeaturesCol))
+    val label = estimator.labelColumn
+    val weight = estimator.weightColumn
+    val selected = df.select(
+      groupCols.map(Schemas.column) ++
+        (label.toSeq ++ weight).map(c => Schemas.column(c).cast(DoubleType)) ++
+        extras.time.map(_._2) ++ extras.fold.map(_._2) ++
+        estimator.featureExpressions: _*
+    )
     val plan = Plan(
       algorithm = estimator.algorithm,
       paramsJson = estimator.paramsJson,
       label = label,
       weight = weight,
       layout = layout,
-      keyTypes = keyFields.map(_.dataType),
+      keyTypes = Nil,
       metricColumns = estimator.metricColumns,
-      maxRowsPerGroup = maxRowsPerGroup,
-      batchRows = BatchRows
+      maxRowsPerGroup = NativeEstimator.MaxRowsPerFit,
+      batchRows = BatchRows,
+      time = extras.time.map(_._1),
+      fold = extras.fold.map(_._1),
+      search = extras.search
     )
-    val trained = rethrowInvalidInput {
-      sorted.queryExecution.toRdd.mapPartitions(rows => trainPartition(plan, rows)).collect()
+    (selected, plan)
+  }
+
+  /**
+   * Writes the columns of one selected row after its `from` group key columns (label, weight, time,
+   * fold, features) as row `at` of a batch made by `plan.newBatch()`.
+   */
+  def writeRow(plan: Plan, row: InternalRow, from: Int, batch: BatchBuilder, at: Int): Unit = {
+    val scalars = plan.scalarColumns.length
+    var j = 0
+    while (j < scalars) {
+      if (row.isNullAt(from + j)) batch.setNull(j, at)
+      else batch.setDouble(j, at, row.getDouble(from + j))
+      j += 1
     }
-    val ordering = InterpretedOrdering.forSchema(plan.keyTypes)
-    trained.sortWith((a, b) => ordering.lt(a.key, b.key))
+    var pos = from + scalars
+    if (plan.fold.isDefined) {
+      if (row.isNullAt(pos)) batch.setFoldNull(at) else batch.setFold(at, row.getInt(pos))
+      pos += 1
+    }
+    ArrowBatches.writeFeatures(row, pos, plan.layout, batch, scalars, at)
   }
 
   /** Input bytes per shuffle partition when the user sets no `numPartitions`. */
@@ -165,8 +235,7 @@ private[manyfold] object GroupedTraining {
     val keyOf = UnsafeProjection.create(plan.keyTypes.zipWithIndex.map { case (t, i) =>
       BoundReference(i, t, nullable = true): Expression
     })
-    val scalars = plan.label.map(BatchColumn.label).toSeq ++ plan.weight.map(BatchColumn.weight)
-    val batch = BatchBuilder.training(scalars ++ BatchColumn.features(plan.layout.names))
+    val batch = plan.newBatch()
     var closed = false
     def close(): Unit = if (!closed) { closed = true; batch.close() }
     Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
@@ -193,13 +262,24 @@ private[manyfold] object GroupedTraining {
       batch.release()
       val results =
         try {
-          NativeCalls.trainGroups(
-            plan.algorithm,
-            plan.paramsJson,
-            threads,
-            plan.maxRowsPerGroup,
-            ipc.byteBuffer
-          )
+          plan.search match {
+            case Some(search) =>
+              NativeCalls.searchGroups(
+                search.searchJson,
+                search.foldsJson,
+                threads,
+                plan.maxRowsPerGroup,
+                ipc.byteBuffer
+              )
+            case None =>
+              NativeCalls.trainGroups(
+                plan.algorithm,
+                plan.paramsJson,
+                threads,
+                plan.maxRowsPerGroup,
+                ipc.byteBuffer
+              )
+          }
         } finally ipc.close()
       ArrowBatches.readResults(results, plan.metricColumns).foreach { r =>
         out += Trained(batchKeys(r.group), r)
@@ -227,14 +307,7 @@ private[manyfold] object GroupedTraining {
             batch.truncate(currentStart)
             batchKeys.remove(batchKeys.length - 1)
           } else {
-            val at = batch.addRow(batchKeys.length - 1)
-            var j = 0
-            while (j < scalars.length) {
-              if (row.isNullAt(k + j)) batch.setNull(j, at)
-              else batch.setDouble(j, at, row.getDouble(k + j))
-              j += 1
-            }
-            ArrowBatches.writeFeatures(row, k + j, plan.layout, batch, j, at)
+            writeRow(plan, row, k, batch, batch.addRow(batchKeys.length - 1))
           }
         }
       }

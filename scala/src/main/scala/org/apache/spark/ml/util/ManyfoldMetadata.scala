@@ -19,11 +19,35 @@ object ManyfoldMetadata {
     def className: String = metadata.className
     def json: JValue = metadata.metadata
     def setParams(instance: Params): Unit = metadata.getAndSetParams(instance)
+
+    /** Sets the saved params except `skip` (params saved another way, like a search's grid). */
+    def setParams(instance: Params, skip: Seq[String]): Unit =
+      metadata.getAndSetParams(instance, Some(skip.toList))
+
+    /** The saved value of one param, as JSON. */
+    def param(name: String): JValue = metadata.params \ name
   }
 
   /** Writes `path/metadata` for a stage, with `extra` fields added to the JSON. */
   def save(instance: Params, path: String, sc: SparkContext, extra: Option[JObject]): Unit =
     DefaultParamsWriter.saveMetadata(instance, path, sc, extra)
+
+  /**
+   * Writes `path/metadata` for a stage whose params JSON is given (Spark's searches save their
+   * estimator, evaluator and grid apart from the other params).
+   */
+  def save(
+      instance: Params,
+      path: String,
+      sc: SparkContext,
+      extra: Option[JObject],
+      params: JValue
+  ): Unit =
+    DefaultParamsWriter.saveMetadata(instance, path, sc, extra, Some(params))
+
+  /** Loads any stage saved in Spark's layout (its class's reader, found from its metadata). */
+  def loadStage[T](path: String, sc: SparkContext): T =
+    DefaultParamsReader.loadParamsInstance[T](path, sc)
 
   /** The metadata JSON of a stage (class, uid, params), to embed in another stage's metadata. */
   def toJson(instance: Params, sc: SparkContext): JValue =
