@@ -186,7 +186,8 @@ def manyfold_ts_groups(spark, df, case):
                   est, grid_json(case["sets"])))
               .setEvaluator(_evaluator(spark, case)).setTimeCol("day").setNSplits(TS_SPLITS)
               .setTestSize(TS_TEST_SIZE).setGap(TS_GAP).setMaxTrainSize(0).setParallelism(2))
-    grouped = jvm.manyfold.ml.Grouped(search)
+    # Grouped.apply(search), the companion's factory (the constructor takes an estimator).
+    grouped = jvm.manyfold.ml.Grouped.apply(search)
     grouped.setGroupCols(jvm.org.apache.spark.api.python.PythonUtils.toSeq(["store"]))
     model = grouped.fit(df._jdf)
     rows = DataFrame(model.models(), spark).select("store", "regParam", "cvMetric",

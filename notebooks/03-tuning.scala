@@ -172,7 +172,7 @@ val best = tuned.bestModel.asInstanceOf[SVCModel]
 val bestMean = tuned.avgMetrics(tuned.bestIndex)
 println(f"best: C=${best.getCost}, kernel=${best.getKernel}, shrinking=${best.getShrinking}, " +
   f"mean CV accuracy $bestMean%.5f (scikit-learn: 0.95499)")
-assert(best.getKernel == "rbf" && best.getCost == 1.0, s"best set ${tuned.getEstimatorParamMaps(tuned.bestIndex)}")
+assert(best.getKernel == "rbf" && best.getCost == 1.0, s"best set ${tuned.bestParams}")
 assert(math.abs(bestMean - 0.9549879220537902) < 0.0035, s"best mean accuracy $bestMean")
 
 val bestRow = results.filter(col("rank") === 1).head()
