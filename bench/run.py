@@ -8,7 +8,9 @@ native floor (manyfold-core alone, rust/core/benches/native_floor.rs) runs first
 process, on the same shapes. Each method runs once untimed, then `--repeats` times. Writes
 results.json, results.md and chart.png into --out and prints the table and the targets (met or
 not: the benchmark reports, it does not fail on speed). With --smoke the shapes are tiny and
-the run fails if a case is missing or the models differ from scikit-learn's.
+the run fails if a case is missing or the models differ from scikit-learn's. The hyperparameter
+searches (bench/tuning.py) run last, in the same session, against Spark's CrossValidator,
+joblib-spark, scikit-learn and applyInPandas.
 """
 
 import argparse
