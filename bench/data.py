@@ -111,7 +111,8 @@ def demand(stores, days, seed):
     for s in range(stores):
         level = rng.uniform(50, 200)
         slope = rng.uniform(-0.02, 0.08) * level / 100
-        weekly = 1 + rng.uniform(0.05, 0.3) * np.sin(2 * np.pi * (np.arange(7) + rng.integers(7)) / 7)
+        amplitude, phase = rng.uniform(0.05, 0.3), rng.integers(7)
+        weekly = 1 + amplitude * np.sin(2 * np.pi * (np.arange(7) + phase) / 7)
         noise = rng.uniform(0.03, 0.35)
         lift = rng.uniform(1.5, 2.5)
         mean = (level + slope * t) * weekly[t % 7] * np.where(holiday, lift, 1.0)
