@@ -158,7 +158,7 @@ abstract class NativeSearchModel[M <: NativeSearchModel[M]](
     }
     val rows = parse(splitsJson).children.map { f =>
       Row.fromSeq(
-        Seq(long(f \ "fold").toInt, long(f \ "trainRows"), long(f \ "validationRows")) ++
+        Seq[Any](long(f \ "fold").toInt, long(f \ "trainRows"), long(f \ "validationRows")) ++
           times.map(t => number(f \ t))
       )
     }

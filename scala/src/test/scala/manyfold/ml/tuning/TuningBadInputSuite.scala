@@ -91,7 +91,7 @@ class TuningBadInputSuite extends AnyFunSuite with SharedSpark {
     failsWith[IllegalArgumentException]("r2 is a RegressionEvaluator metric", "classification") {
       cvOf(logistic, Array(ParamMap.empty)).setEvaluator(rmse.setMetricName("r2")).fit(binary)
     }
-    failsWith[IllegalArgumentException]("accuracy", "regression") {
+    failsWith[IllegalArgumentException]("f1 is a MulticlassClassificationEvaluator", "regression") {
       cvOf(linear, Array(ParamMap.empty))
         .setEvaluator(new MulticlassClassificationEvaluator().setLabelCol("y"))
         .fit(regression)

@@ -28,7 +28,8 @@ object TuningData {
       val x = Array.fill(p)(rnd.nextGaussian())
       val score = x.zip(beta).map { case (a, b) => a * b }.sum + 0.8 * rnd.nextGaussian()
       val y = if (classification) (if (score > 0.3) 1.0 else 0.0) else 2.0 + score
-      Row.fromSeq(x.toSeq ++ Seq(y, 0.5 + rnd.nextDouble(), (i * 7 + rnd.nextInt(2)) % folds))
+      val fold: Int = (i * 7 + rnd.nextInt(2)) % folds
+      Row.fromSeq(x.toSeq ++ Seq[Any](y, 0.5 + rnd.nextDouble(), fold))
     }
     val schema = StructType(
       features(p).map(StructField(_, DoubleType)) ++ Seq(

@@ -42,7 +42,8 @@ class TuningSuite extends AnyFunSuite with SharedSpark {
   private def checkAgainstSpark(
       df: DataFrame,
       search: NativeCrossValidator,
-      evaluator: Evaluator
+      evaluator: Evaluator,
+      checkFits: Boolean = false
   ): NativeCrossValidatorModel = {
     val m = search.setEvaluator(evaluator).setFoldCol("fold").setCollectSubModels(true).fit(df)
     val maps = search.getEstimatorParamMaps
@@ -56,8 +57,10 @@ class TuningSuite extends AnyFunSuite with SharedSpark {
         s"${describe(evaluator)} fold $f set $p: native $actual, Spark $expected"
       )
       // The fold model is the estimator fitted on the fold's training rows.
-      val direct = search.getEstimator.fit(df.where(col("fold") =!= f), maps(p))
-      assert(coefficients(sub) == coefficients(direct.asInstanceOf[Model[_]]), s"fold $f set $p")
+      if (checkFits) {
+        val direct = search.getEstimator.fit(df.where(col("fold") =!= f), maps(p))
+        assert(coefficients(sub) == coefficients(direct.asInstanceOf[Model[_]]), s"fold $f set $p")
+      }
     }
     m
   }
@@ -86,7 +89,7 @@ class TuningSuite extends AnyFunSuite with SharedSpark {
     val gridOf = new ParamGridBuilder().addGrid(est.regParam, Array(0.0, 0.1)).build()
     for (metric <- binaryMetrics) {
       val e = new BinaryClassificationEvaluator().setLabelCol("y").setMetricName(metric)
-      checkAgainstSpark(binary, cv(est, gridOf), e)
+      checkAgainstSpark(binary, cv(est, gridOf), e, checkFits = metric == "areaUnderROC")
     }
     for (metric <- multiclassMetrics) {
       val e = new MulticlassClassificationEvaluator()
@@ -134,7 +137,7 @@ class TuningSuite extends AnyFunSuite with SharedSpark {
         .setLabelCol("y")
         .setMetricName(metric)
         .setThroughOrigin(origin)
-      checkAgainstSpark(regression, cv(est, grid), e)
+      checkAgainstSpark(regression, cv(est, grid), e, checkFits = metric == "rmse" && !origin)
     }
   }
 
@@ -309,7 +312,10 @@ class TuningSuite extends AnyFunSuite with SharedSpark {
       assert(r.getAs[Double]("regParam") == expectedBest, store)
       assert(math.abs(r.getAs[Double]("cvMetric") - alone.avgMetrics(alone.bestIndex)) < 1e-9)
       val best = alone.bestModel.asInstanceOf[LinearRegressionModel]
-      assert(gm.model(store).coefficients == best.coefficients, store)
+      // The per-group refit sorts the rows by time first, the plain fit by label: sums differ in
+      // the last bits.
+      val gap = gm.model(store).coefficients.toArray.zip(best.coefficients.toArray)
+      assert(gap.forall { case (a, b) => math.abs(a - b) < 1e-9 }, store)
       val folds = alone.folds.collect()
       assert(
         folds.forall(f => f.getAs[Double]("validationTimeMin") > f.getAs[Double]("trainTimeMax"))
