@@ -11,6 +11,7 @@ use arrow_ipc::reader::StreamDecoder;
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Field, Schema};
 
+use crate::algo::GroupData;
 use crate::error::{Error, Result};
 
 /// The field metadata key that names a column's role.
@@ -69,6 +70,13 @@ pub struct NamedColumn {
     pub values: Float64Array,
 }
 
+/// An Int32 fold column and its (user) name.
+#[derive(Debug, Clone)]
+pub struct NamedFoldColumn {
+    pub name: String,
+    pub values: Int32Array,
+}
+
 /// A decoded training batch: group index, optional label, weight and time, feature columns.
 #[derive(Debug)]
 pub struct TrainBatch {
@@ -76,7 +84,7 @@ pub struct TrainBatch {
     pub label: Option<NamedColumn>,
     pub weight: Option<NamedColumn>,
     pub time: Option<NamedColumn>,
-    pub fold: Option<Int32Array>,
+    pub fold: Option<NamedFoldColumn>,
     pub features: Vec<Float64Array>,
     pub feature_names: Vec<String>,
 }
@@ -146,6 +154,10 @@ impl ByRole {
         self.position(role).map(|i| self.typed::<Int32Array>(i, "Int32")).transpose()
     }
 
+    fn name(&self, role: Role) -> Option<String> {
+        self.position(role).map(|i| self.batch.schema_ref().field(i).name().clone())
+    }
+
     fn features(&self) -> Result<(Vec<Float64Array>, Vec<String>)> {
         let mut cols = Vec::new();
         let mut names = Vec::new();
@@ -207,12 +219,35 @@ impl TrainBatch {
     /// `Ipc` for unreadable bytes; `Schema` for a column without a role or of the wrong type, a
     /// missing group or feature column, a null or out-of-range group index.
     pub fn from_ipc(bytes: Buffer) -> Result<Self> {
+        Self::from_record_batch(read_stream(bytes)?)
+    }
+
+    /// Decodes several IPC streams of one schema (the chunks of a search's data set) as one
+    /// training batch, their rows one after another.
+    ///
+    /// # Errors
+    /// As [`TrainBatch::from_ipc`]; `Schema` for no chunk at all or chunks whose schemas differ.
+    pub fn from_ipc_chunks(chunks: Vec<Buffer>) -> Result<Self> {
+        let batches = chunks.into_iter().map(read_stream).collect::<Result<Vec<_>>>()?;
+        let first = batches.first().ok_or_else(|| Error::schema("the data set has no chunk"))?;
+        let schema = first.schema();
+        if let Some(i) = batches.iter().position(|b| b.schema() != schema) {
+            return Err(Error::schema(format!(
+                "chunk {i} of the data set has another schema than chunk 0"
+            )));
+        }
+        let batch = if batches.len() == 1 {
+            batches.into_iter().next().ok_or_else(|| Error::schema("no chunk"))?
+        } else {
+            arrow_select::concat::concat_batches(&schema, &batches)?
+        };
+        Self::from_record_batch(batch)
+    }
+
+    fn from_record_batch(batch: RecordBatch) -> Result<Self> {
         use Role::*;
-        let cols = ByRole::new(
-            read_stream(bytes)?,
-            &[Group, Label, Weight, Feature, Time, Fold],
-            "training batch",
-        )?;
+        let cols =
+            ByRole::new(batch, &[Group, Label, Weight, Feature, Time, Fold], "training batch")?;
         let groups = cols
             .ints(Group)?
             .ok_or_else(|| Error::schema("a training batch needs a group column"))?;
@@ -233,7 +268,10 @@ impl TrainBatch {
             label: cols.floats(Label)?,
             weight: cols.floats(Weight)?,
             time: cols.floats(Time)?,
-            fold: cols.ints(Fold)?,
+            fold: cols.ints(Fold)?.map(|values| NamedFoldColumn {
+                name: cols.name(Fold).unwrap_or_default(),
+                values,
+            }),
             features,
             feature_names,
         })
@@ -241,6 +279,23 @@ impl TrainBatch {
 
     pub fn num_rows(&self) -> usize {
         self.groups.len()
+    }
+
+    /// The feature columns as slices indexed by batch row (what a [`GroupData`] reads).
+    pub fn feature_slices(&self) -> Vec<&[f64]> {
+        self.features.iter().map(|c| &c.values()[..]).collect()
+    }
+
+    /// The rows `rows` (checked, in the order a fit must see them) as an algorithm's input, with
+    /// no copy; `features` from [`TrainBatch::feature_slices`].
+    pub fn view<'a>(&'a self, features: &'a [&'a [f64]], rows: &'a [u32]) -> GroupData<'a> {
+        GroupData {
+            features,
+            feature_names: &self.feature_names,
+            label: self.label.as_ref().map(|c| &c.values.values()[..]),
+            weight: self.weight.as_ref().map(|c| &c.values.values()[..]),
+            rows,
+        }
     }
 
     /// Row indices of each group index `0..=max`, in input order. A group index with no rows

@@ -4,11 +4,14 @@
 //! - [`registry`]: the algorithms by name and model code; the object-safe faces generic code uses.
 //! - [`model`]: the model format: header, checksum, serde payload; safe to decode.
 //! - [`batch`]: Arrow IPC batches in and out, columns found by role (docs/native-interface.md).
+//! - `rows`: a group's rows checked and put in the canonical order (training and searches).
+//! - [`search`]: many (parameter set, fold) fits over one data set; per-group search.
 //! - [`train`]: one model per group of a training batch, groups in parallel on rayon.
 //! - [`metrics`]: training metrics by task, from each model's predictions.
 //! - [`evaluate`]: validation metrics of a search, equal to Spark's evaluators.
 //! - [`predict`]: decoded model sets and vectorized prediction of a batch.
 //! - [`describe`]: a model as JSON for the Scala side.
+//! - [`rng`]: the seeded generator of every shuffle (SplitMix64).
 //! - [`params`]: checks shared by the algorithms' params.
 //! - [`error`]: the one error enum.
 
@@ -23,6 +26,9 @@ pub mod params;
 pub mod pool;
 pub mod predict;
 pub mod registry;
+pub mod rng;
+mod rows;
+pub mod search;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -46,22 +46,31 @@ impl PredictOptions {
 
     /// Whether these options fit model `i` of the set.
     fn check(&self, i: i32, m: &StoredModel) -> Result<()> {
+        self.check_model(&format!("model {i}"), m.model.as_ref())
+    }
+
+    /// Whether these options fit `model` (named `what` in the error).
+    ///
+    /// # Errors
+    /// `Schema` when thresholds are set for a model that is not a classifier, or their number is
+    /// not the model's number of classes.
+    pub(crate) fn check_model(&self, what: &str, model: &dyn AnyModel) -> Result<()> {
         let Some(t) = &self.thresholds else { return Ok(()) };
-        match m.model.classes() {
+        match model.classes() {
             Some(c) if c.len() == t.len() => Ok(()),
             Some(c) => Err(Error::schema(format!(
-                "thresholds has {} values but model {i} has {} classes ({c:?})",
+                "thresholds has {} values but {what} has {} classes ({c:?})",
                 t.len(),
                 c.len()
             ))),
             None => {
-                Err(Error::schema(format!("thresholds are set but model {i} is not a classifier")))
+                Err(Error::schema(format!("thresholds are set but {what} is not a classifier")))
             }
         }
     }
 
     /// The prediction of `model` with the thresholds applied (where it gave probabilities).
-    fn apply(&self, model: &dyn AnyModel, mut p: Prediction) -> Prediction {
+    pub(crate) fn apply(&self, model: &dyn AnyModel, mut p: Prediction) -> Prediction {
         if let (Some(t), Some(classes), Prediction::Class { label, probability: Some(prob), .. }) =
             (&self.thresholds, model.classes(), &mut p)
         {

@@ -2,24 +2,24 @@
 //! parallel on a pool sized to the task's CPUs; a group that cannot be trained gets a `failed`
 //! row with the reason and the others go on. A panic inside one group's fit fails that group only.
 
-use std::cmp::Ordering;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
 
 use arrow_array::{
-    Array, ArrayRef, BinaryArray, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray,
+    ArrayRef, BinaryArray, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray,
 };
 use arrow_buffer::Buffer;
 use rayon::prelude::*;
 
 use crate::algo::{Convergence, GroupData};
-use crate::batch::{record_batch, write_stream, NamedColumn, TrainBatch};
+use crate::batch::{record_batch, write_stream, TrainBatch};
 use crate::error::{Error, Result};
 use crate::metrics;
 use crate::model::StoredModel;
 use crate::pool;
-use crate::registry::{self, DynAlgorithm, GroupFitter};
+use crate::registry::{self, AnyModel, DynAlgorithm, GroupFitter};
+use crate::rows;
 
 /// An algorithm with parsed and checked hyperparameters.
 pub struct Trainer {
@@ -37,6 +37,14 @@ impl Trainer {
 
     pub fn algorithm(&self) -> &'static dyn DynAlgorithm {
         self.algorithm
+    }
+
+    /// Fits the rows of `data` (checked, in the order the fit must see them).
+    ///
+    /// # Errors
+    /// As the algorithm's fit.
+    pub fn fit(&self, data: &GroupData<'_>) -> Result<Box<dyn AnyModel>> {
+        self.fitter.fit(data)
     }
 }
 
@@ -94,13 +102,7 @@ pub fn train_groups(
     options: TrainOptions,
     batch: &TrainBatch,
 ) -> Result<Vec<GroupOutcome>> {
-    let algorithm = trainer.algorithm;
-    if algorithm.task().supervised() && batch.label.is_none() {
-        return Err(Error::schema(format!("{} needs a label column", algorithm.name())));
-    }
-    if batch.weight.is_some() && !algorithm.weights() {
-        return Err(Error::schema(format!("{} does not take sample weights", algorithm.name())));
-    }
+    check_batch(trainer.algorithm, batch)?;
     let groups = batch.rows_by_group();
     pool::install(options.threads, || {
         groups
@@ -124,7 +126,20 @@ pub fn train_groups(
     })
 }
 
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+/// `Schema` if the batch does not fit the algorithm: no label for a supervised one, weights for
+/// one that takes none.
+pub(crate) fn check_batch(algorithm: &dyn DynAlgorithm, batch: &TrainBatch) -> Result<()> {
+    if algorithm.task().supervised() && batch.label.is_none() {
+        return Err(Error::schema(format!("{} needs a label column", algorithm.name())));
+    }
+    if batch.weight.is_some() && !algorithm.weights() {
+        return Err(Error::schema(format!("{} does not take sample weights", algorithm.name())));
+    }
+    Ok(())
+}
+
+/// The message of a panic caught inside one fit, for its failed row.
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     let msg = panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -133,61 +148,14 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     format!("internal error while fitting (panic): {msg}")
 }
 
-fn check_column(name: &str, col: &Float64Array, rows: &[u32]) -> Result<()> {
-    for &r in rows {
-        let r = r as usize;
-        if col.is_null(r) {
-            return Err(Error::data(format!("column '{name}' has a null value")));
-        }
-        let v = col.value(r);
-        if v.is_nan() {
-            return Err(Error::data(format!("column '{name}' has a NaN value")));
-        }
-        if v.is_infinite() {
-            return Err(Error::data(format!("column '{name}' has an infinite value ({v})")));
-        }
-    }
-    Ok(())
-}
-
-fn check_weights(weight: &NamedColumn, rows: &[u32]) -> Result<()> {
-    check_column(&weight.name, &weight.values, rows)?;
-    let w = weight.values.values();
-    if let Some(&r) = rows.iter().find(|&&r| w[r as usize] < 0.0) {
+/// `Data` for a group of more than `max_rows` rows.
+pub(crate) fn check_group_size(rows: usize, max_rows: u64) -> Result<()> {
+    if rows as u64 > max_rows {
         return Err(Error::data(format!(
-            "weight column '{}' has a negative value ({})",
-            weight.name, w[r as usize]
-        )));
-    }
-    if rows.iter().all(|&r| w[r as usize] == 0.0) {
-        return Err(Error::data(format!(
-            "weight column '{}' is 0 for every row of the group",
-            weight.name
+            "group has {rows} rows, more than maxRowsPerGroup={max_rows}"
         )));
     }
     Ok(())
-}
-
-/// Spark's shuffle delivers a group's rows in no fixed order, and a retried task must give the
-/// same model bytes: the rows are fitted in a canonical order, by time first (so that time-series
-/// folds can be cut from it), then label, weight and features. Rows equal in all of these are
-/// interchangeable, so their order cannot change the fit.
-fn canonical_order(batch: &TrainBatch, rows: &[u32]) -> Vec<u32> {
-    let keys: Vec<&[f64]> = [&batch.time, &batch.label, &batch.weight]
-        .into_iter()
-        .flatten()
-        .map(|c| &c.values.values()[..])
-        .chain(batch.features.iter().map(|c| &c.values()[..]))
-        .collect();
-    let mut order = rows.to_vec();
-    order.sort_unstable_by(|&a, &b| {
-        let (a, b) = (a as usize, b as usize);
-        keys.iter()
-            .map(|c| c[a].total_cmp(&c[b]))
-            .find(|o| *o != Ordering::Equal)
-            .unwrap_or(Ordering::Equal)
-    });
-    order
 }
 
 fn train_group(
@@ -196,30 +164,19 @@ fn train_group(
     rows: &[u32],
     max_rows: u64,
 ) -> Result<Fitted> {
-    if rows.len() as u64 > max_rows {
-        return Err(Error::data(format!(
-            "group has {} rows, more than maxRowsPerGroup={max_rows}",
-            rows.len()
-        )));
-    }
-    for c in [&batch.label, &batch.time].into_iter().flatten() {
-        check_column(&c.name, &c.values, rows)?;
-    }
-    if let Some(w) = &batch.weight {
-        check_weights(w, rows)?;
-    }
-    for (name, col) in batch.feature_names.iter().zip(&batch.features) {
-        check_column(name, col, rows)?;
-    }
-    let order = canonical_order(batch, rows);
-    let features: Vec<&[f64]> = batch.features.iter().map(|c| &c.values()[..]).collect();
-    let data = GroupData {
-        features: &features,
-        feature_names: &batch.feature_names,
-        label: batch.label.as_ref().map(|c| &c.values.values()[..]),
-        weight: batch.weight.as_ref().map(|c| &c.values.values()[..]),
-        rows: &order,
-    };
+    check_group_size(rows.len(), max_rows)?;
+    let order = rows::checked_order(batch, rows)?;
+    fit_ordered(trainer, batch, &order)
+}
+
+/// Fits rows already checked and in canonical order: the model bytes, training metrics and
+/// convergence of a group's row of the results batch.
+///
+/// # Errors
+/// As the algorithm's fit; `Numerical` if the model cannot be encoded.
+pub(crate) fn fit_ordered(trainer: &Trainer, batch: &TrainBatch, order: &[u32]) -> Result<Fitted> {
+    let features = batch.feature_slices();
+    let data = batch.view(&features, order);
     let model = trainer.fitter.fit(&data)?;
     let metrics = metrics::training(model.as_ref(), &data);
     let convergence = model.convergence();
@@ -227,9 +184,16 @@ fn train_group(
     Ok(Fitted { bytes: stored.encode()?, metrics, convergence })
 }
 
-/// The results batch: group, status, error, model, rows, train_ms, converged, iterations, then
-/// the task's metrics by name.
 fn results_batch(trainer: &Trainer, outcomes: &[GroupOutcome]) -> Result<Vec<u8>> {
+    write_stream(&record_batch(results_columns(trainer, outcomes))?)
+}
+
+/// The columns of the results batch: group, status, error, model, rows, train_ms, converged,
+/// iterations, then the task's metrics by name.
+pub(crate) fn results_columns(
+    trainer: &Trainer,
+    outcomes: &[GroupOutcome],
+) -> Vec<(&'static str, ArrayRef)> {
     fn ok(o: &GroupOutcome) -> Option<&Fitted> {
         o.outcome.as_ref().ok()
     }
@@ -248,7 +212,7 @@ fn results_batch(trainer: &Trainer, outcomes: &[GroupOutcome]) -> Result<Vec<u8>
         .iter()
         .map(|o| convergence(o).map(|c| i32::try_from(c.iterations).unwrap_or(i32::MAX)))
         .collect();
-    let mut columns: Vec<(&str, ArrayRef)> = vec![
+    let mut columns: Vec<(&'static str, ArrayRef)> = vec![
         ("group", Arc::new(group)),
         ("status", Arc::new(status)),
         ("error", Arc::new(error)),
@@ -265,31 +229,5 @@ fn results_batch(trainer: &Trainer, outcomes: &[GroupOutcome]) -> Result<Vec<u8>
             .collect();
         columns.push((name, Arc::new(values)));
     }
-    write_stream(&record_batch(columns)?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn column(name: &str, values: Vec<f64>) -> NamedColumn {
-        NamedColumn { name: name.into(), values: Float64Array::from(values) }
-    }
-
-    #[test]
-    fn canonical_order_puts_time_first_then_label_then_features() {
-        let batch = TrainBatch {
-            groups: Int32Array::from(vec![0; 4]),
-            label: Some(column("y", vec![0.0, 5.0, 9.0, 1.0])),
-            weight: None,
-            time: Some(column("t", vec![3.0, 1.0, 2.0, 1.0])),
-            fold: None,
-            features: vec![Float64Array::from(vec![0.5, 0.1, 0.2, 0.3])],
-            feature_names: vec!["x".into()],
-        };
-        // Time first (1, 1, 2, 3); the two rows at time 1 by label (1.0 before 5.0).
-        assert_eq!(canonical_order(&batch, &[0, 1, 2, 3]), vec![3, 1, 2, 0]);
-        let untimed = TrainBatch { time: None, ..batch };
-        assert_eq!(canonical_order(&untimed, &[0, 1, 2, 3]), vec![0, 3, 1, 2]);
-    }
+    columns
 }

@@ -10,17 +10,21 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use arrow_buffer::Buffer;
-use jni::objects::{JByteArray, JByteBuffer, JDoubleArray, JObject, JObjectArray, JString};
+use jni::objects::{
+    JByteArray, JByteBuffer, JDoubleArray, JIntArray, JObject, JObjectArray, JString,
+};
 use jni::sys::{jint, jlong};
 use jni::{Env, EnvUnowned};
 
 use manyfold_core::model::StoredModel;
 use manyfold_core::predict::{ModelSet, PredictOptions};
 use manyfold_core::registry;
+use manyfold_core::search::{search_groups_ipc, SearchData};
 use manyfold_core::train::{train_ipc, TrainOptions, Trainer};
 use manyfold_core::Error;
 
 use errors::{BridgeError, ThrowMapped};
+use handles::{MODEL_SETS, SEARCH_DATA};
 
 type BridgeResult<T> = std::result::Result<T, BridgeError>;
 
@@ -72,6 +76,13 @@ fn threads(n: jint) -> BridgeResult<usize> {
         .map_err(|_| Error::invalid_param("threads", format!("must be >= 0, got {n}")).into())
 }
 
+fn train_options(n_threads: jint, max_rows_per_group: jlong) -> BridgeResult<TrainOptions> {
+    let max_rows = u64::try_from(max_rows_per_group).ok().filter(|m| *m >= 1).ok_or_else(|| {
+        Error::invalid_param("maxRowsPerGroup", format!("must be >= 1, got {max_rows_per_group}"))
+    })?;
+    Ok(TrainOptions { threads: threads(n_threads)?, max_rows_per_group: max_rows })
+}
+
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_manyfold_jni_NativeApi_version<'local>(
     mut env: EnvUnowned<'local>,
@@ -115,14 +126,7 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_trainGroups<'local>(
             &string(env, &algorithm, "algorithm")?,
             &string(env, &params_json, "paramsJson")?,
         )?;
-        let max_rows =
-            u64::try_from(max_rows_per_group).ok().filter(|m| *m >= 1).ok_or_else(|| {
-                Error::invalid_param(
-                    "maxRowsPerGroup",
-                    format!("must be >= 1, got {max_rows_per_group}"),
-                )
-            })?;
-        let options = TrainOptions { threads: threads(n_threads)?, max_rows_per_group: max_rows };
+        let options = train_options(n_threads, max_rows_per_group)?;
         // SAFETY: see `direct_bytes`; train_ipc keeps nothing of its input.
         let batch = unsafe { direct_bytes(env, &batch, "batch")? };
         let out = train_ipc(&trainer, options, batch)?;
@@ -152,7 +156,7 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_openModels<'local>(
             env.delete_local_ref(element);
         }
         let borrowed: Vec<Option<&[u8]>> = owned.iter().map(Option::as_deref).collect();
-        Ok(handles::insert(ModelSet::decode(&borrowed)?))
+        Ok(MODEL_SETS.insert(ModelSet::decode(&borrowed)?))
     })
 }
 
@@ -166,7 +170,7 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_predict<'local>(
     batch: JByteBuffer<'local>,
 ) -> JByteArray<'local> {
     bridge(&mut env, |env| {
-        let set = handles::get(handle)?;
+        let set = MODEL_SETS.get(handle)?;
         let options = PredictOptions::from_json(&string(env, &options_json, "optionsJson")?)?;
         // SAFETY: see `direct_bytes`; predict_ipc keeps nothing of its input.
         let batch = unsafe { direct_bytes(env, &batch, "batch")? };
@@ -186,7 +190,7 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_predictRow<'local>(
         if features.is_null() {
             return Err(Error::invalid_param("features", "must not be null").into());
         }
-        let set = handles::get(handle)?;
+        let set = MODEL_SETS.get(handle)?;
         let mut x = vec![0.0; features.len(env)?];
         features.get_region(env, 0, &mut x)?;
         let out = set.predict_one(0, &x)?;
@@ -202,7 +206,7 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_closeModels<'local>(
     _this: JObject<'local>,
     handle: jlong,
 ) {
-    bridge(&mut env, |_| Ok(handles::remove(handle)?))
+    bridge(&mut env, |_| Ok(MODEL_SETS.remove(handle)?))
 }
 
 #[unsafe(no_mangle)]
@@ -214,6 +218,94 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_describeModel<'local>(
     bridge(&mut env, |env| {
         let stored = StoredModel::decode(&bytes(env, &model, "model")?)?;
         Ok(JString::new(env, manyfold_core::describe::describe(&stored)?)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_openSearchData<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    chunks: JObjectArray<'local, JByteArray<'local>>,
+    folds_json: JString<'local>,
+) -> jlong {
+    bridge(&mut env, |env| {
+        if chunks.is_null() {
+            return Err(Error::invalid_param("chunks", "must not be null").into());
+        }
+        let folds_json = string(env, &folds_json, "foldsJson")?;
+        let n = chunks.len(env)?;
+        // Copied once into Rust-owned memory: the data set outlives this call.
+        let mut owned: Vec<Buffer> = Vec::with_capacity(n);
+        for i in 0..n {
+            let element = chunks.get_element(env, i)?;
+            if element.is_null() {
+                return Err(Error::invalid_param("chunks", format!("chunk {i} is null")).into());
+            }
+            owned.push(Buffer::from(env.convert_byte_array(&element)?));
+            env.delete_local_ref(element);
+        }
+        Ok(SEARCH_DATA.insert(SearchData::open(owned, &folds_json)?))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_describeSplits<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    handle: jlong,
+) -> JString<'local> {
+    bridge(&mut env, |env| Ok(JString::new(env, SEARCH_DATA.get(handle)?.describe_splits())?))
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_searchFits<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    handle: jlong,
+    search_json: JString<'local>,
+    fits: JIntArray<'local>,
+    n_threads: jint,
+) -> JByteArray<'local> {
+    bridge(&mut env, |env| {
+        if fits.is_null() {
+            return Err(Error::invalid_param("fits", "must not be null").into());
+        }
+        let data = SEARCH_DATA.get(handle)?;
+        let search_json = string(env, &search_json, "searchJson")?;
+        let mut pairs = vec![0; fits.len(env)?];
+        fits.get_region(env, 0, &mut pairs)?;
+        let out = data.fits_ipc(&search_json, &pairs, threads(n_threads)?)?;
+        Ok(env.byte_array_from_slice(&out)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_closeSearchData<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    handle: jlong,
+) {
+    bridge(&mut env, |_| Ok(SEARCH_DATA.remove(handle)?))
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_searchGroups<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    search_json: JString<'local>,
+    folds_json: JString<'local>,
+    n_threads: jint,
+    max_rows_per_group: jlong,
+    batch: JByteBuffer<'local>,
+) -> JByteArray<'local> {
+    bridge(&mut env, |env| {
+        let search_json = string(env, &search_json, "searchJson")?;
+        let folds_json = string(env, &folds_json, "foldsJson")?;
+        let options = train_options(n_threads, max_rows_per_group)?;
+        // SAFETY: see `direct_bytes`; search_groups_ipc keeps nothing of its input.
+        let batch = unsafe { direct_bytes(env, &batch, "batch")? };
+        let out = search_groups_ipc(&search_json, &folds_json, options, batch)?;
+        Ok(env.byte_array_from_slice(&out)?)
     })
 }
 

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, dead_code)] // each test binary uses a part
 
+pub mod batches;
+
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array1, Array2};

@@ -292,7 +292,7 @@ pub fn fit(
         data.extend(row.iter());
     }
     let problem = Problem { x: data, p, weight, kernel, params };
-    let mut rng = probability::Rng::new(params.seed);
+    let mut rng = crate::rng::Rng::new(params.seed);
     let mut pairs = Vec::with_capacity(k * (k - 1) / 2);
     let (mut prob_a, mut prob_b) = (Vec::new(), Vec::new());
     let mut converged = true;

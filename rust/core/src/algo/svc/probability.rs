@@ -9,29 +9,7 @@
 //! coupling problem ("method 2", JMLR 5, 2004). scikit-learn couples two classes the same way.
 
 use super::{Problem, PROBABILITY_FOLDS};
-
-/// SplitMix64 (Steele, Lea and Flood, 2014): the internal CV shuffle needs a small, fast,
-/// seedable generator whose stream never depends on the platform.
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, n)` by Lemire's multiply-shift (bias below `n / 2^64`).
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-}
+use crate::rng::Rng;
 
 /// A pair's sigmoid.
 pub(crate) struct Platt {
@@ -47,10 +25,7 @@ pub(crate) fn platt(problem: &Problem, pos: &[usize], neg: &[usize], rng: &mut R
     let positive = |t: usize| t < pos.len();
     let l = rows.len();
     let mut perm: Vec<usize> = (0..l).collect();
-    for i in 0..l {
-        let j = i + rng.below(l - i);
-        perm.swap(i, j);
-    }
+    rng.shuffle(&mut perm);
     let mut dec = vec![0.0; l];
     let mut timed_out = false;
     for fold in 0..PROBABILITY_FOLDS {
@@ -258,16 +233,5 @@ mod tests {
         let (a, b) = sigmoid_train(&dec, &pos);
         assert!(a < 0.0, "P(+1) must grow with the decision value: A = {a}, B = {b}");
         assert!(sigmoid_predict(2.0, a, b) > 0.8 && sigmoid_predict(-2.0, a, b) < 0.2);
-    }
-
-    #[test]
-    fn shuffle_stream_depends_only_on_the_seed() {
-        let draw = |seed| {
-            let mut g = Rng::new(seed);
-            (0..8).map(|i| g.below(10 + i)).collect::<Vec<_>>()
-        };
-        assert_eq!(draw(3), draw(3));
-        assert_ne!(draw(3), draw(4));
-        assert!(draw(5).iter().enumerate().all(|(i, v)| *v < 10 + i));
     }
 }
