@@ -64,8 +64,9 @@ demo: native
 	  "manyfold / run $(DEMO_ARGS)"
 
 ## manyfold against applyInPandas + scikit-learn, the JVM groupBy floor and the Rust native
-## floor (manyfold-core alone), in one local[2] session (bench/run.py; bench/README.md): writes
-## bench/results.md, results.json, chart.png. Not part of `make test`; about 5 minutes here.
+## floor (manyfold-core alone), and the hyperparameter searches against Spark's CrossValidator,
+## joblib-spark and scikit-learn, in one local[2] session (bench/run.py; bench/README.md): writes
+## bench/results.md, results.json, chart.png. Not part of `make test`; about 20 minutes here.
 ## Narrow it with e.g. BENCH_ARGS="--repeats 3 --cases linear_10k,memory_1m".
 BENCH_VENV := $(CACHE)/venv-bench-spark-$(SPARK_VERSION)
 BENCH_PYTHON := $(BENCH_VENV)/bin/python
@@ -81,8 +82,9 @@ bench: jar $(BENCH_VENV)/.ready
 	  $(BENCH_PYTHON) bench/run.py --jar $(JAR) --out bench --cache-dir $(CACHE)/bench-data \
 	  $(BENCH_ARGS)
 
-## The benchmark on tiny shapes, one repeat (under a minute once built): fails on a broken
-## harness or on models that differ from scikit-learn's, never on speed (bench/out/smoke/).
+## The benchmark on tiny shapes, one repeat (about two minutes once built): fails on a broken
+## harness or on models and searches that differ from scikit-learn's, never on speed
+## (bench/out/smoke/).
 bench-smoke: jar $(BENCH_VENV)/.ready
 	$(BENCH_PYTHON) bench/run.py --smoke --repeats 1 --jar $(JAR) --out bench/out/smoke \
 	  --cache-dir $(CACHE)/bench-data

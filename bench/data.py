@@ -66,3 +66,76 @@ def cached_frame(spark, path):
     df = spark.read.parquet(path).cache()
     df.count()
     return df
+
+
+# The searches' data sets (bench/tuning.py, tests/reference/make_tuning_fixtures.py): pandas
+# frames from fixed seeds, written once as parquet by `tuning_parquet_path`.
+
+def classification(rows, p, seed, folds=3):
+    """make_classification(n_samples=rows, n_features=p, random_state=seed) as columns
+    x0..x{p-1}, y (0.0 / 1.0) and fold (int, 0..folds-1): row i is in the validation part of
+    split k of KFold(folds, shuffle=True, random_state=seed). rows=1000, p=20, seed=0 is the SVC
+    recipe's data set."""
+    import pandas as pd
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import KFold
+
+    x, y = make_classification(n_samples=rows, n_features=p, random_state=seed)
+    fold = np.zeros(rows, dtype=np.int32)
+    for k, (_, validation) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(x)):
+        fold[validation] = k
+    out = pd.DataFrame(x, columns=feature_names(p))
+    out["y"] = y.astype(np.float64)
+    out["fold"] = fold
+    return out
+
+
+# Days of the year with a holiday (demand 1.5-2.5 times a normal day's, per store).
+HOLIDAYS = (0, 45, 120, 185, 246, 330, 358)
+DEMAND_FEATURES = ["lag1", "lag7", "lag14", "roll7", "dow"]
+
+
+def demand(stores, days, seed):
+    """Daily demand per store: a level, a linear trend, a weekly pattern, holidays and noise, all
+    drawn per store (noise 3%-35% of the level, so stores differ in how much a ridge penalty
+    helps). Columns: store (int), day (int, 0..days-1), lag1, lag7, lag14 (demand 1, 7, 14 days
+    before), roll7 (mean demand of the 7 days before), dow (day % 7, a number) and demand; the
+    first 14 days of each store, whose lags are undefined, are dropped. Demand is rounded to 3
+    decimals and never negative."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(days)
+    holiday = np.isin(t % 365, HOLIDAYS)
+    frames = []
+    for s in range(stores):
+        level = rng.uniform(50, 200)
+        slope = rng.uniform(-0.02, 0.08) * level / 100
+        amplitude, phase = rng.uniform(0.05, 0.3), rng.integers(7)
+        weekly = 1 + amplitude * np.sin(2 * np.pi * (np.arange(7) + phase) / 7)
+        noise = rng.uniform(0.03, 0.35)
+        lift = rng.uniform(1.5, 2.5)
+        mean = (level + slope * t) * weekly[t % 7] * np.where(holiday, lift, 1.0)
+        y = np.round(np.maximum(mean + rng.normal(scale=noise * level, size=days), 0.0), 3)
+        d = pd.DataFrame({"store": np.int32(s), "day": t.astype(np.int32), "demand": y})
+        past = d["demand"].shift(1)
+        d["lag1"] = past
+        d["lag7"] = d["demand"].shift(7)
+        d["lag14"] = d["demand"].shift(14)
+        d["roll7"] = past.rolling(7).mean()
+        d["dow"] = (t % 7).astype(np.float64)
+        frames.append(d.iloc[14:])
+    out = pd.concat(frames, ignore_index=True)
+    return out[["store", "day"] + DEMAND_FEATURES + ["demand"]]
+
+
+def tuning_parquet_path(cache_dir, name, make):
+    """Writes `make()` (a pandas frame) once as parquet under `name` and returns its path."""
+    path = os.path.join(cache_dir, f"{name}.parquet")
+    if not os.path.exists(path):
+        os.makedirs(cache_dir, exist_ok=True)
+        tmp = f"{path}.tmp-{os.getpid()}"
+        pq.write_table(pa.Table.from_pandas(make(), preserve_index=False), tmp,
+                       row_group_size=ROW_GROUP_ROWS)
+        os.replace(tmp, path)
+    return path

@@ -75,6 +75,69 @@ def targets(cases, svc=None):
     return out
 
 
+# (case, peer, least ratio of the peer's time to manyfold's, strictly above it when True)
+TUNING_TARGETS = [
+    ("logistic_cv", "spark_cv", "Spark ML CrossValidator(parallelism=2)", 20, False),
+    ("logistic_cv", "joblib_spark", "joblib-spark + GridSearchCV", 5, False),
+    ("logistic_cv", "sklearn_local", "GridSearchCV(n_jobs=2) locally", 1, True),
+    ("svc_grid", "sklearn_local", "GridSearchCV(n_jobs=2) locally", 1, True),
+    ("svc_grid", "joblib_spark", "joblib-spark + GridSearchCV", 5, False),
+    ("ts_cv_groups", "apply_in_pandas_ts", "applyInPandas + GridSearchCV(TimeSeriesSplit)", 10,
+     False),
+]
+
+
+def tuning_targets(searches):
+    """The search targets: (description, measured, met)."""
+    by = {c["name"]: c for c in searches}
+    out = []
+    for name, peer, text, limit, strict in TUNING_TARGETS:
+        if name not in by:
+            continue
+        value = by[name]["ratios"].get(f"{peer}_over_manyfold")
+        met = None if value is None else (value > limit if strict else value >= limit)
+        out.append({"target": f"{name}: {'more than' if strict else 'at least'} {limit}x "
+                              f"faster than {text}", "value": value, "met": met})
+    return out
+
+
+def tuning_markdown(searches):
+    """The searches' times, ratios and results, as markdown lines."""
+    if not searches:
+        return []
+    lines = ["", "## Hyperparameter searches", "",
+             "Times are medians (min–max) of at most 3 warm repeats; ratios are the peer's time "
+             "÷ manyfold's. Every method uses the same folds and refits the best set.", "",
+             "| case | shape | method | time | peer ÷ manyfold | best mean metric | best set |",
+             "|---|---|---|---|---|---|---|"]
+    for c in searches:
+        q = c["quality"]
+        for k, method in enumerate(["manyfold"] + c["peers"]):
+            ratio = c["ratios"].get(f"{method}_over_manyfold")
+            if "best_mean" in q:
+                best = f"{q['best_mean'][method]:.4f}"
+                params = ", ".join(f"{k2}={v}" for k2, v in q["best_params"][method].items())
+            else:
+                best = params = "(per store)"
+            lines.append(f"| {c['name'] if k == 0 else ''} | {c['shape'] if k == 0 else ''} | "
+                         f"{method} | {_cell(c['methods'].get(method))} | {_x(ratio)} | "
+                         f"{best} | {params} |")
+    lines += [""]
+    for c in searches:
+        q = c["quality"]
+        if "agreement" in q:
+            gap = q["best_rmse_max_rel_diff"]
+            lines.append(f"- {c['name']}: {q['agreement']:.1%} of {q['stores']} stores pick the "
+                         f"same regParam as scikit-learn ({q['disagreements_not_ties']} "
+                         f"disagreements that are not ties); where they agree, the best mean "
+                         f"RMSE is within {'–' if gap is None else f'{gap:.2g}'} (relative).")
+        else:
+            lines.append(f"- {c['name']}: manyfold's best mean {c['metric']} is "
+                         f"{q['best_gap_vs_sklearn_local']:.2g} from scikit-learn's; the largest "
+                         f"gap over all sets is {q['max_set_gap_vs_sklearn_local']:.2g}.")
+    return lines
+
+
 def _cell(m):
     if not m or m.get("median_s") is None:
         return "–"
@@ -164,6 +227,7 @@ def markdown(res):
                          f"{t['sklearn_median_s']:.3g} s | {t['manyfold_over_sklearn']:.2f}× |")
         lines += ["", f"Decision values of the single fit within {svc['decision_max_gap']:.2g} "
                       f"(relative) of scikit-learn {svc['sklearn_version']}'s; one thread each."]
+    lines += tuning_markdown(res.get("tuning", []))
     lines += ["", "## Targets", ""]
     if res["smoke"]:
         lines.append("(smoke shapes: the targets are about the full shapes and do not apply)")

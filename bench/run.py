@@ -8,7 +8,9 @@ native floor (manyfold-core alone, rust/core/benches/native_floor.rs) runs first
 process, on the same shapes. Each method runs once untimed, then `--repeats` times. Writes
 results.json, results.md and chart.png into --out and prints the table and the targets (met or
 not: the benchmark reports, it does not fail on speed). With --smoke the shapes are tiny and
-the run fails if a case is missing or the models differ from scikit-learn's.
+the run fails if a case is missing or the models differ from scikit-learn's. The hyperparameter
+searches (bench/tuning.py) run last, in the same session, against Spark's CrossValidator,
+joblib-spark, scikit-learn and applyInPandas.
 """
 
 import argparse
@@ -28,6 +30,7 @@ sys.path.insert(0, HERE)
 import data  # noqa: E402
 import methods  # noqa: E402
 import report  # noqa: E402
+import tuning  # noqa: E402
 from memory import Peak, status_bytes  # noqa: E402
 
 REPO = os.path.dirname(HERE)
@@ -51,6 +54,13 @@ TOLERANCE = {"linear": {"metric": 1e-6, "coef_rel": 1e-6},
              "logistic": {"metric": 0.02, "coef_rel": 0.05},
              "svc": {"metric": 0.01, "coef_rel": None},
              "linear_enet": {"metric": 1e-5, "coef_rel": 1e-4}}
+
+
+# The hyperparameter searches (bench/tuning.py): manyfold against Spark's CrossValidator,
+# joblib-spark and scikit-learn; their reports' targets are in report.py.
+TUNING_PEERS = {"spark_cv": "Spark CrossValidator", "joblib_spark": "joblib-spark + sklearn",
+                "sklearn_local": "sklearn GridSearchCV(n_jobs=2), local",
+                "apply_in_pandas_ts": "applyInPandas + sklearn GridSearchCV"}
 
 
 def data_kind(algorithm):
@@ -243,6 +253,43 @@ def run_case(spark, pid, case, args, native):
     case["ratios"] = report.ratios(case)
 
 
+def run_tuning_case(spark, pid, case, args):
+    """Times manyfold's search and its peers on one cached DataFrame; compares their results."""
+    path = data.tuning_parquet_path(args.cache_dir, case["data"], case["make"])
+    df = data.cached_frame(spark, path)
+    print(f"== {case['name']}: {case['shape']} ({case['algorithm']}, {case['metric']})",
+          flush=True)
+    arrays = tuning.sklearn_arrays(df, case) if "sklearn_local" in case["peers"] else None
+    per_store = case["name"] == "ts_cv_groups"
+    runs = {"manyfold": (lambda: tuning.manyfold_ts_groups(spark, df, case)) if per_store
+            else (lambda: tuning.manyfold_cv(spark, df, case))}
+    for peer in case["peers"]:
+        source = arrays if peer in ("joblib_spark", "sklearn_local") else df
+        runs[peer] = lambda fn=getattr(tuning, peer), src=source: fn(spark, src, case)
+    try:
+        measured = measure(spark, pid, min(args.repeats, 3), runs)
+    finally:
+        df.unpersist(blocking=True)
+    out = {k: v for k, v in case.items() if k != "make"}
+    out["methods"] = {name: m for name, (m, _) in measured.items()}
+    results = {name: r for name, (_, r) in measured.items()}
+    if per_store:
+        q = tuning.compare_stores(results["manyfold"], results["apply_in_pandas_ts"])
+        q["within_tolerance"] = (q["disagreements_not_ties"] == 0
+                                 and (q["best_rmse_max_rel_diff"] or 0) <= tuning.TS_RMSE_REL)
+    else:
+        q = tuning.compare_searches(results, case)
+        q["within_tolerance"] = q["best_gap_vs_sklearn_local"] <= tuning.BEST_GAP
+    out["quality"] = q
+    mine = out["methods"]["manyfold"]["median_s"]
+    out["ratios"] = {f"{peer}_over_manyfold": out["methods"][peer]["median_s"] / mine
+                     for peer in case["peers"]}
+    for peer, r in out["ratios"].items():
+        print(f"   {peer.removesuffix('_over_manyfold')} / manyfold: {r:.2f}x", flush=True)
+    print(f"   quality: {q}", flush=True)
+    return out
+
+
 def environment(spark, args):
     import pandas
     import pyarrow
@@ -279,19 +326,32 @@ def check_smoke(res):
     svc = res.get("svc_single")
     if not svc or svc["decision_max_gap"] > 1e-3:
         problems.append(f"svc_single: missing or decision values off scikit-learn's: {svc}")
+    for c in res["tuning"]:
+        problems += [f"{c['name']}: no {k} times" for k in ["manyfold"] + c["peers"]
+                     if not c["methods"].get(k, {}).get("median_s")]
+        if not c["quality"]["within_tolerance"]:
+            problems.append(f"{c['name']}: the search differs from scikit-learn's: "
+                            f"{c['quality']}")
+    if {c["name"] for c in res["tuning"]} != {c["name"] for c in tuning.cases(True, 0)}:
+        problems.append("not every search ran")
     return problems
 
 
 def main():
     args = parse_args()
     cases = case_list(args)
+    wanted = set(filter(None, args.cases.split(",")))
+    searches = [c for c in tuning.cases(args.smoke, args.seed)
+                if not wanted or c["name"] in wanted]
     started = datetime.datetime.now(datetime.timezone.utc)
     load_start = os.getloadavg()
-    native = native_floor(cases, args.repeats)
+    native = native_floor(cases, args.repeats) if cases else {}
     svc = svc_single(args) if not args.cases or "svc_single" in args.cases else None
     for c in cases:
         data.parquet_path(args.cache_dir, data_kind(c["algorithm"]), c["groups"], c["rows"],
                           c["features"], args.seed)
+    # scikit-learn's deprecation of SVC(probability=True), in every Python worker.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
     spark = spark_session(args)
     pid = spark._jvm.ProcessHandle.current().pid()
     # The memory case first: its idle process is the freshest.
@@ -299,17 +359,18 @@ def main():
     for c in cases:
         run_case(spark, pid, c, args, native)
     cases.sort(key=lambda c: [n for n, *_ in CASES].index(c["name"]))
+    searched = [run_tuning_case(spark, pid, c, args) for c in searches]
     res = {
         "date": started.strftime("%Y-%m-%d"), "started": started.isoformat(),
         "command": os.environ.get("BENCH_COMMAND") or shlex.join([os.path.basename(sys.executable)]
                                                                  + sys.argv),
         "smoke": args.smoke, "repeats": args.repeats, "environment": environment(spark, args),
-        "native_floor_threads": 2, "cases": cases, "svc_single": svc,
+        "native_floor_threads": 2, "cases": cases, "svc_single": svc, "tuning": searched,
         "load_average_start": load_start,
         "load_average_end": os.getloadavg(),
         "wall_s": (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(),
     }
-    res["targets"] = report.targets(cases, svc)
+    res["targets"] = report.targets(cases, svc) + report.tuning_targets(searched)
     spark.stop()
 
     os.makedirs(args.out, exist_ok=True)

@@ -7,6 +7,7 @@ The JVM tests read the CSV files as Spark DataFrames, run the search and compare
 Rerun from the repository root with the venv `make venv` builds (numpy, pandas, scikit-learn):
 
     ~/.cache/manyfold/venv-spark-3.5.7/bin/python tests/reference/make_tuning_fixtures.py
+    ... make_tuning_fixtures.py --check-spark   # also checks SparkRidge against pyspark (1 min)
 
 Everything comes from fixed seeds, so a rerun with the same numpy and scikit-learn rewrites the
 same files (another version may move the last digits of the scores). Each CSV holds the shortest
@@ -44,9 +45,9 @@ SparkRidge is Spark's LinearRegression with elasticNetParam = 0, fitIntercept = 
 standardization = false. Spark standardizes the label whenever regParam > 0 and applies regParam
 on that scale, so it minimizes 1/(2n) ||y - Xb - b0||^2 + regParam/(2 sd(y)) ||b||^2, sd(y) the
 population std of the training label: sklearn Ridge(alpha = regParam * n / sd(y)), with n and
-sd(y) those of each fold's training rows (checked against pyspark 3.5.7's LinearRegression,
-normal and l-bfgs solvers, to 1e-5; make_fixtures.py states the same mapping). Without the
-1/sd(y) (alpha = regParam * n) the coefficients are another model's.
+sd(y) those of each fold's training rows (`--check-spark` fits pyspark's LinearRegression on a
+store's rows for every regParam of the grid and compares; make_fixtures.py states the same
+mapping). Without the 1/sd(y) (alpha = regParam * n) the coefficients are another model's.
 """
 
 import json
@@ -207,11 +208,37 @@ def demand():
     }, "demand_ts_cv.json")
 
 
+def check_against_spark():
+    """SparkRidge's coefficients against pyspark's LinearRegression on store 0 of demand.csv."""
+    from pyspark.ml.feature import VectorAssembler
+    from pyspark.ml.regression import LinearRegression
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
+             .getOrCreate())
+    rows = pd.read_csv(OUT / "demand.csv").query("store == 0")
+    df = VectorAssembler(inputCols=data.DEMAND_FEATURES, outputCol="features").transform(
+        spark.createDataFrame(rows))
+    x, y = rows[data.DEMAND_FEATURES].to_numpy(), rows["demand"].to_numpy()
+    for reg in TS_REG_PARAMS:
+        theirs = LinearRegression(labelCol="demand", regParam=reg, elasticNetParam=0.0,
+                                  standardization=False, solver="normal").fit(df)
+        mine = SparkRidge(reg).fit(x, y).ridge_
+        gap = max(np.max(np.abs(theirs.coefficients.toArray() - mine.coef_)),
+                  abs(theirs.intercept - mine.intercept_))
+        scale = max(1.0, np.max(np.abs(mine.coef_)), abs(mine.intercept_))
+        print(f"   regParam {reg}: SparkRidge within {gap / scale:.1e} (relative) of Spark's")
+        assert gap <= 1e-6 * scale, f"SparkRidge is not Spark's LinearRegression at {reg}"
+    spark.stop()
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     svc_recipe()
     classification_csv(2000, 10, 1, "logistic_binary.csv")
     demand()
+    if "--check-spark" in sys.argv[1:]:
+        check_against_spark()
 
 
 if __name__ == "__main__":
