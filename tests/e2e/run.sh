@@ -76,6 +76,11 @@ case $suite in
     # ... and with two executor JVMs that each extract and load the native library.
     E2E_EXECUTORS=2 scenario recipe-local-cluster "E2E-PASS recipe" \
       spark_shell 'local-cluster[2,1,1024]' "$here/recipe.scala"
+    # A search: parallel fits on data decoded once per executor JVM, metrics against Spark's.
+    E2E_EXECUTORS=0 scenario search-local "E2E-PASS search" \
+      spark_shell 'local[2]' "$here/search.scala"
+    E2E_EXECUTORS=2 scenario search-local-cluster "E2E-PASS search" \
+      spark_shell 'local-cluster[2,1,1024]' "$here/search.scala"
     # A library path that does not exist gives a clear error, not a crash.
     scenario missing-native "E2E-PASS missing-native" \
       spark_shell 'local[1]' "$here/missing_native.scala" \
