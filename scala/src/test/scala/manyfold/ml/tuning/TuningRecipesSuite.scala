@@ -91,7 +91,7 @@ class TuningRecipesSuite extends AnyFunSuite with SharedSpark {
     val ours = new LogisticRegression().setInputCols(features).setLabelCol("label")
     val grid = new ParamGridBuilder()
       .addGrid(ours.regParam, Array(0.0, 0.01, 0.1, 1.0))
-      .addGrid(ours.maxIter, Array(50, 100))
+      .addGrid(ours.maxIter, Array(100, 300))
       .build()
     val auc = new BinaryClassificationEvaluator().setLabelCol("label")
     val m = new NativeCrossValidator()
@@ -101,10 +101,12 @@ class TuningRecipesSuite extends AnyFunSuite with SharedSpark {
       .setFoldCol("fold")
       .setParallelism(2)
       .fit(df)
+    // maxIter large enough for Spark's L-BFGS to converge at every regParam: below that, where it
+    // stops depends on its BLAS (Java or vectorized), while Newton has long converged.
     val theirs = new SparkLogisticRegression().setLabelCol("label").setTol(1e-10)
     val sparkGrid = new ParamGridBuilder()
       .addGrid(theirs.regParam, Array(0.0, 0.01, 0.1, 1.0))
-      .addGrid(theirs.maxIter, Array(50, 100))
+      .addGrid(theirs.maxIter, Array(100, 300))
       .build()
     val assembled =
       new VectorAssembler().setInputCols(features).setOutputCol("features").transform(df)
@@ -115,9 +117,15 @@ class TuningRecipesSuite extends AnyFunSuite with SharedSpark {
       .setFoldCol("fold")
       .setNumFolds(3)
       .fit(assembled)
+    // ParamGridBuilder orders the sets by a hash of the params (their uids): match by values.
+    val sparkByValues = sparkGrid.indices.map { i =>
+      (sparkGrid(i).get(theirs.regParam).get, sparkGrid(i).get(theirs.maxIter).get) ->
+        spark.avgMetrics(i)
+    }.toMap
     for (i <- grid.indices) {
-      val (a, b) = (m.avgMetrics(i), spark.avgMetrics(i))
-      assert(math.abs(a - b) < 1e-4, s"set $i: manyfold $a, Spark $b")
+      val values = (grid(i).get(ours.regParam).get, grid(i).get(ours.maxIter).get)
+      val (a, b) = (m.avgMetrics(i), sparkByValues(values))
+      assert(math.abs(a - b) < 1e-4, s"set $values: manyfold $a, Spark $b")
     }
     assert(
       m.avgMetrics(m.bestIndex) >= spark.avgMetrics.max - 1e-4,
