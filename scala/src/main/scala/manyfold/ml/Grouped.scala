@@ -1,14 +1,14 @@
 package manyfold.ml
 
 import manyfold.arrow.GroupResult
-import manyfold.ml.tuning.{NativeSearch, SearchPlan, SearchResults}
+import manyfold.ml.tuning.{NativeSearch, SearchPlan}
 import org.apache.hadoop.fs.{FileSystem, Path}
 import org.apache.spark.SparkContext
 import org.apache.spark.ml.Estimator
 import org.apache.spark.ml.param._
 import org.apache.spark.ml.util._
 import org.apache.spark.sql.Dataset
-import org.apache.spark.sql.types.{DoubleType, StringType, StructField, StructType}
+import org.apache.spark.sql.types.{DoubleType, StructField, StructType}
 import org.json4s.{JObject, JValue}
 import org.json4s.JsonDSL._
 
@@ -186,7 +186,6 @@ final class Grouped[M <: NativeModel[M]](
       (plan.extras.time ++ plan.extras.fold).map(_._1).foreach { c =>
         require(! $(groupCols).contains(c), s"the group column '$c' is also the search's $c")
       }
-      s.transformSchema(schema)
     }
     estimator.transformSchema(schema)
   }
@@ -241,15 +240,8 @@ object Grouped extends MLReadable[Grouped[_]] {
   private[manyfold] def searchColumns(
       plan: SearchPlan
   ): Seq[(StructField, GroupResult => Any)] = {
-    val params = plan.gridParams.map { p =>
-      val values = plan.paramMaps.indices.map(i => plan.value(i, p))
-      val t = SearchResults.columnType(values)
-      val cell = (r: GroupResult) =>
-        r.bestParam.map { i =>
-          val v = plan.value(i, p)
-          if (t == StringType && !v.isInstanceOf[String]) p.jsonEncode(v) else v
-        }.orNull
-      (StructField(p.name, t, nullable = true), cell)
+    val params = plan.paramColumns.map { case (field, cell) =>
+      (field, (r: GroupResult) => r.bestParam.map(cell).orNull)
     }
     val metric = (r: GroupResult) => r.bestMetric.map(Double.box).orNull
     params :+ ((StructField("cvMetric", DoubleType, nullable = true), metric))

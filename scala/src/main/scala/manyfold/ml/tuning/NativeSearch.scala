@@ -58,8 +58,9 @@ abstract class NativeSearch[M <: NativeSearchModel[M]]
    *   if every parameter set failed, quoting the first failure
    */
   override def fit(dataset: Dataset[_]): M = {
-    transformSchema(dataset.schema, logging = true)
+    // The plan checks the settings and columns, as transformSchema does.
     val plan = this.plan(dataset.schema, $(collectSubModels))
+    getEstimator.transformSchema(dataset.schema)
     val outcome = SearchRunner.run(plan, dataset.toDF, $(parallelism))
     val results = SearchResults(plan, outcome.fits)
     val best = plan.estimator.copy(plan.paramMaps(results.bestIndex))

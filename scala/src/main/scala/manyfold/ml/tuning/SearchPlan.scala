@@ -8,6 +8,7 @@ import org.apache.spark.ml.evaluation.{
   RegressionEvaluator
 }
 import org.apache.spark.ml.param.{Param, ParamMap}
+import org.apache.spark.sql.types._
 import org.json4s.{JArray, JBool, JDouble, JObject, JString, JValue}
 import org.json4s.jackson.JsonMethods.{compact, parse, render}
 
@@ -35,6 +36,26 @@ private[manyfold] final case class SearchPlan(
   /** The value of `param` in parameter set `i`: set by the grid, else the estimator's. */
   def value(i: Int, param: Param[Any]): Any =
     paramMaps(i).get(param).getOrElse(estimator.getOrDefault(estimator.getParam(param.name)))
+
+  /**
+   * The columns of the grid's params, as `cvResults` and a per-group models table show them: each
+   * typed as its values (Double, Int, Long, Float, Boolean, String), else their JSON as a string,
+   * with the cell of parameter set `i`.
+   */
+  def paramColumns: Seq[(StructField, Int => Any)] = gridParams.map { p =>
+    val values = paramMaps.indices.map(i => value(i, p))
+    val t = values.headOption match {
+      case Some(_: Double) => DoubleType
+      case Some(_: Int) => IntegerType
+      case Some(_: Long) => LongType
+      case Some(_: Float) => FloatType
+      case Some(_: Boolean) => BooleanType
+      case _ => StringType
+    }
+    val cells =
+      values.map(v => if (t == StringType && !v.isInstanceOf[String]) p.jsonEncode(v) else v)
+    (StructField(p.name, t, nullable = true), (i: Int) => cells(i))
+  }
 
   /** `svc: 48 parameter sets x 3 folds = 144 fits`. */
   def size: String = {

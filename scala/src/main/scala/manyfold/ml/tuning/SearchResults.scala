@@ -68,28 +68,10 @@ private[manyfold] object SearchResults {
     SearchResults(plan, metric, avg, std, millis, errors, ranks)
   }
 
-  /** A grid param's column type: that of its values, or their JSON as a string. */
-  def columnType(values: Seq[Any]): DataType =
-    values.headOption match {
-      case Some(_: Double) => DoubleType
-      case Some(_: Int) => IntegerType
-      case Some(_: Long) => LongType
-      case Some(_: Float) => FloatType
-      case Some(_: Boolean) => BooleanType
-      case Some(_: String) => StringType
-      case _ => StringType
-    }
-
   private def table(spark: SparkSession, r: SearchResults): DataFrame = {
     val plan = r.plan
     val sets = plan.paramMaps.indices
-    val paramColumns = plan.gridParams.map { p =>
-      val values = sets.map(i => plan.value(i, p))
-      val t = columnType(values)
-      val cells =
-        values.map(v => if (t == StringType && !v.isInstanceOf[String]) p.jsonEncode(v) else v)
-      (StructField(p.name, t, nullable = true), cells)
-    }
+    val paramColumns = plan.paramColumns
     val k = plan.numFolds
     val schema = StructType(
       paramColumns.map(_._1) ++
