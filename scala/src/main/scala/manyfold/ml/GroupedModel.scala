@@ -5,12 +5,11 @@ import scala.reflect.ClassTag
 
 import manyfold.arrow.GroupResult
 import manyfold.jni.NativeCalls
-import org.apache.spark.broadcast.Broadcast
 import org.apache.spark.ml.Model
 import org.apache.spark.ml.param.ParamMap
 import org.apache.spark.ml.util._
 import org.apache.spark.sql.{DataFrame, Dataset, Row, SparkSession}
-import org.apache.spark.sql.functions.{broadcast, lit}
+import org.apache.spark.sql.functions.lit
 import org.apache.spark.sql.types._
 
 /**
@@ -45,8 +44,12 @@ final class GroupedModel[M <: NativeModel[M]] private[manyfold] (
   @transient private lazy val byKey: Map[Seq[Any], Row] =
     table.map(r => r.toSeq.take(groupColumns.length) -> r).toMap
 
-  @transient private lazy val broadcastModels: Broadcast[Array[Array[Byte]]] =
-    models.sparkSession.sparkContext.broadcast(okRows.map(_.getAs[Array[Byte]]("model")))
+  /** The total bytes of the trained models (decides broadcast or shuffle in transform). */
+  @transient private[manyfold] lazy val modelBytesTotal: Long = NativePrediction.modelBytes(models)
+
+  /** The trained models broadcast for transform (made once per model object). */
+  @transient private[manyfold] lazy val broadcastTable: NativePrediction.BroadcastGroups =
+    NativePrediction.broadcastGroups(this)
 
   /** The number of features of the models (all groups share the columns); 0 if none trained. */
   @transient lazy val numFeatures: Int =
@@ -116,41 +119,14 @@ final class GroupedModel[M <: NativeModel[M]] private[manyfold] (
   override def transform(dataset: Dataset[_]): DataFrame = {
     val outSchema = transformSchema(dataset.schema, logging = true)
     val df = dataset.toDF
-    val original = df.columns.toSeq.map(c => df.col(quote(c)))
-    val outputs = estimator.outputColumns
-    if (okRows.isEmpty) {
-      return df.select(original ++ outputs.map { case (name, kind) =>
+    if (numFeatures == 0) {
+      // No group trained: every output is null.
+      val original = df.columns.toSeq.map(c => df.col(quote(c)))
+      return df.select(original ++ estimator.outputColumns.map { case (name, kind) =>
         lit(null).cast(kind.dataType).as(name)
       }: _*)
     }
-    val index = indexFrame(df.sparkSession)
-    val condition = groupColumns.zipWithIndex
-      .map { case (c, i) => df.col(quote(c)) <=> index.col(s"${GroupedModel.KeyPrefix}$i") }
-      .reduce(_ && _)
-    val joined = df.join(broadcast(index), condition, "left_outer")
-    val bytes = broadcastModels
-    NativePrediction.transform(
-      input = joined,
-      originalColumns = original,
-      modelIndex = index.col(GroupedModel.IndexColumn),
-      params = estimator,
-      numFeatures = numFeatures,
-      models = () => bytes.value,
-      outSchema = outSchema
-    )
-  }
-
-  // Key -> position in the broadcast model array, joined to the rows to predict: Spark matches
-  // the keys (null-safe, with its own type coercion), so no key is converted per row.
-  private def indexFrame(spark: SparkSession): DataFrame = {
-    val keyFields = models.schema.fields.take(groupColumns.length)
-    val schema = StructType(keyFields.zipWithIndex.map { case (f, i) =>
-      StructField(s"${GroupedModel.KeyPrefix}$i", f.dataType, nullable = true)
-    } :+ StructField(GroupedModel.IndexColumn, IntegerType, nullable = false))
-    val rows = okRows.zipWithIndex.map { case (r, i) =>
-      Row.fromSeq(r.toSeq.take(keyFields.length) :+ i)
-    }
-    spark.createDataFrame(rows.toSeq.asJava, schema)
+    NativePrediction.transformGrouped(df, this, outSchema)
   }
 
   private def quote(name: String): String = "`" + name.replace("`", "``") + "`"
@@ -191,9 +167,6 @@ final class GroupedModel[M <: NativeModel[M]] private[manyfold] (
 }
 
 object GroupedModel extends MLReadable[GroupedModel[_]] {
-
-  private val KeyPrefix = "__manyfold_key_"
-  private val IndexColumn = "__manyfold_model"
 
   override def read: MLReader[GroupedModel[_]] = new GroupedModelReader
 

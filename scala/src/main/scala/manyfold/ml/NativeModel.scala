@@ -5,7 +5,9 @@ import org.apache.hadoop.fs.Path
 import org.apache.spark.ml.Model
 import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.ml.util.{MLReader, MLWritable, MLWriter, ManyfoldMetadata}
-import org.apache.spark.sql.{DataFrame, Dataset}
+import org.apache.spark.SparkContext
+import org.apache.spark.broadcast.Broadcast
+import org.apache.spark.sql.{DataFrame, Dataset, SparkSession}
 import org.apache.spark.sql.types.StructType
 import org.json4s.{DefaultFormats, Formats, JValue}
 import org.json4s.JsonDSL._
@@ -31,6 +33,23 @@ trait NativeModel[M <: NativeModel[M]] extends Model[M] with NativeParams with M
 
   /** The model bytes (a copy): they can be stored anywhere and given to `fromBytes` again. */
   def modelBytes: Array[Byte] = bytes.clone()
+
+  /** The content hash of the bytes: the model's identity in executors' model caches. */
+  @transient private[manyfold] lazy val contentKey: String = NativePrediction.contentKey(bytes)
+
+  @transient private var broadcasted: Option[(SparkContext, Broadcast[Array[Byte]])] = None
+
+  /** The bytes broadcast once per model object (and Spark context), for transform. */
+  private[manyfold] def broadcastBytes(spark: SparkSession): Broadcast[Array[Byte]] = synchronized {
+    val sc = spark.sparkContext
+    broadcasted match {
+      case Some((context, b)) if context eq sc => b
+      case _ =>
+        val b = sc.broadcast(bytes)
+        broadcasted = Some((sc, b))
+        b
+    }
+  }
 
   @transient private[manyfold] lazy val description: JValue = NativeModel.describe(bytes)
 

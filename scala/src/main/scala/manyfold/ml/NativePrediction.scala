@@ -1,163 +1,331 @@
 package manyfold.ml
 
-import scala.collection.mutable.ArrayBuffer
+import java.security.MessageDigest
+
+import scala.collection.mutable
 
 import manyfold.arrow.{ArrowBatches, BatchBuilder, FeatureLayout, Predictions}
 import manyfold.jni.NativeCalls
 import org.apache.spark.TaskContext
-import org.apache.spark.ml.linalg.Vectors
-import org.apache.spark.sql.{Column, DataFrame, Encoders, Row}
-import org.apache.spark.sql.functions.lit
-import org.apache.spark.sql.types.{IntegerType, StructType}
+import org.apache.spark.broadcast.Broadcast
+import org.apache.spark.ml.linalg.{SQLDataTypes, Vector, Vectors}
+import org.apache.spark.sql.{Column, DataFrame}
+import org.apache.spark.sql.catalyst.InternalRow
+import org.apache.spark.sql.catalyst.expressions.{
+  BoundReference,
+  Expression,
+  AttributeReference,
+  GenericInternalRow,
+  UnsafeProjection,
+  UnsafeRow
+}
+import org.apache.spark.sql.functions.{col, sum, length => byteLength}
+import org.apache.spark.sql.manyfold.{BatchEval, BatchEvaluator, BatchFunction}
+import org.apache.spark.sql.types.{DataType, StructField, StructType, UserDefinedType}
 
 /**
- * Vectorized prediction: each partition decodes its model set once (`openModels`), sends its rows
- * in batches of [[BatchRows]] (one `predict` call per batch) and frees the set when the partition
- * ends or its task completes, whichever comes first.
+ * Vectorized prediction on Spark's internal rows. Each partition's rows go to the native library in
+ * Arrow batches of `spark.manyfold.predict.batchRows` rows (default 65536), one `predict` call per
+ * batch, and the results come back as columns appended to the rows (a [[BatchEval]] node in the
+ * plan: Spark optimizes around it as around any projection).
+ *
+ * Models: a single model, or a grouped model's models keyed by group, are decoded once per executor
+ * JVM and shared by its tasks ([[ModelCache]]): the model bytes travel as a broadcast. Grouped
+ * models too large to broadcast (`spark.manyfold.predict.broadcastThreshold`, default 64 MB of
+ * model bytes) are instead shuffled with the rows by group key: each task then decodes the models
+ * of its own groups, once.
  */
 private[manyfold] object NativePrediction {
 
-  val BatchRows: Int = 64 * 1024
+  val DefaultBatchRows: Int = 64 * 1024
+  val DefaultBroadcastThreshold: Long = 64L << 20
 
-  private val IndexColumn = "__manyfold_model"
-  private val FeaturePrefix = "__manyfold_feature_"
+  private def conf(df: DataFrame, key: String, default: Long): Long =
+    df.sparkSession.conf.getOption(key).map(_.toLong).getOrElse(default)
 
-  /** What an executor task needs to predict (shipped in the task closure). */
+  private def batchRows(df: DataFrame): Int = {
+    val n = conf(df, "spark.manyfold.predict.batchRows", DefaultBatchRows.toLong)
+    require(
+      n >= 1 && n <= (1 << 24),
+      s"spark.manyfold.predict.batchRows must be in [1, 2^24], got $n"
+    )
+    n.toInt
+  }
+
+  /** What a task needs to predict besides its models (shipped in the task closure). */
   final case class Plan(
-      numOriginal: Int,
-      indexPos: Int,
-      featurePos: Int,
+      keyTypes: Seq[DataType],
       layout: FeatureLayout,
       outputs: Seq[OutputKind],
       optionsJson: String,
-      batchRows: Int
+      batchRows: Int,
+      name: String
   )
+
+  /** Where a task's models come from. */
+  sealed trait Models extends Serializable
+
+  /** One model, predicting every row: its bytes broadcast, keyed by their content hash. */
+  final case class OneModel(key: String, bytes: Broadcast[Array[Byte]]) extends Models
+
+  /** Models by group key (as UnsafeRows of the key types), broadcast. */
+  final case class GroupModels(keys: Array[UnsafeRow], models: Array[Array[Byte]])
+
+  final case class BroadcastGroups(table: Broadcast[GroupModels], totalBytes: Long) extends Models
+
+  /** The content hash of model bytes: the cache key of a model wherever it is predicted. */
+  def contentKey(bytes: Array[Byte]): String =
+    MessageDigest.getInstance("SHA-256").digest(bytes).map("%02x".format(_)).mkString
 
   /** Predicts every row of `df` with one model. */
   def transformWithOneModel(df: DataFrame, model: NativeModel[_]): DataFrame = {
-    val bytes = model.bytes
-    transform(
-      input = df,
-      originalColumns = df.columns.toSeq.map(Schemas.column),
-      modelIndex = lit(0),
-      params = model,
-      numFeatures = model.nativeNumFeatures,
-      models = () => Array(bytes),
-      outSchema = model.transformSchema(df.schema)
-    )
+    val outSchema = model.transformSchema(df.schema)
+    val plan = planFor(df, Nil, model, model.nativeNumFeatures, model.getClass.getSimpleName)
+    val function = Function(plan, OneModel(model.contentKey, model.broadcastBytes(df.sparkSession)))
+    BatchEval.transform(df, function, model.featureExpressions, resultSchema(outSchema, model))
   }
 
-  /**
-   * Predicts the rows of `input`, each with the model whose position in `models()` `modelIndex`
-   * gives (null: a null prediction), and returns `originalColumns` plus the output columns of
-   * `params`, as `outSchema` describes them.
-   */
-  def transform(
-      input: DataFrame,
-      originalColumns: Seq[Column],
-      modelIndex: Column,
+  private def planFor(
+      df: DataFrame,
+      keyTypes: Seq[DataType],
       params: NativeParams,
       numFeatures: Int,
-      models: () => Array[Array[Byte]],
-      outSchema: StructType
-  ): DataFrame = {
-    val n = originalColumns.length
-    val scalarFeatures =
-      if (params.usesInputCols) params.featureExpressions.zipWithIndex.map { case (c, j) =>
-        c.as(s"$FeaturePrefix$j")
-      }
-      else Nil
-    val selected = input.select(
-      originalColumns ++ Seq(modelIndex.cast(IntegerType).as(IndexColumn)) ++ scalarFeatures: _*
+      name: String
+  ): Plan =
+    Plan(
+      keyTypes,
+      params.featureLayout(numFeatures),
+      params.outputColumns.map(_._2),
+      params.predictionOptions,
+      batchRows(df),
+      name
     )
-    val plan = Plan(
-      numOriginal = n,
-      indexPos = n,
-      featurePos = if (params.usesInputCols) n + 1 else outSchema.fieldIndex(params.getFeaturesCol),
-      layout = params.featureLayout(numFeatures),
-      outputs = params.outputColumns.map(_._2),
-      optionsJson = params.predictionOptions,
-      batchRows = BatchRows
+
+  /** The output columns of `outSchema` that `params` adds. */
+  private def resultSchema(outSchema: StructType, params: NativeParams): StructType =
+    StructType(params.outputColumns.map { case (name, _) =>
+      outSchema(name).copy(nullable = true)
+    })
+
+  /**
+   * Predicts each row of `df` with the model of its group (null outputs for a row whose group has
+   * no model or a failed one), choosing a broadcast of the models or a shuffle by key.
+   */
+  def transformGrouped(df: DataFrame, model: GroupedModel[_], outSchema: StructType): DataFrame = {
+    val estimator = model.estimator
+    val keyFields = model.models.schema.fields.take(model.groupColumns.length).toSeq
+    val keys = model.groupColumns.toSeq.zip(keyFields).map { case (c, f) =>
+      df.col(quote(c)).cast(f.dataType)
+    }
+    val plan = planFor(
+      df,
+      keyFields.map(_.dataType),
+      estimator,
+      model.numFeatures,
+      s"Grouped(${estimator.getClass.getSimpleName})"
     )
-    selected.mapPartitions(rows => predictPartition(plan, models, rows))(Encoders.row(outSchema))
+    val results = resultSchema(outSchema, estimator)
+    val ok = model.models.where(col("status") === GroupedTraining.Ok)
+    val total = model.modelBytesTotal
+    if (total <= conf(df, "spark.manyfold.predict.broadcastThreshold", DefaultBroadcastThreshold)) {
+      val function = Function(plan, model.broadcastTable)
+      BatchEval.transform(df, function, keys ++ estimator.featureExpressions, results)
+    } else {
+      shuffled(df, plan, keys, estimator.featureExpressions, ok, keyFields, results, total)
+    }
   }
 
-  private def predictPartition(
-      plan: Plan,
-      models: () => Array[Array[Byte]],
-      rows: Iterator[Row]
-  ): Iterator[Row] = {
-    if (!rows.hasNext) return Iterator.empty
-    val handle = NativeCalls.openModels(models())
-    val batch =
-      try BatchBuilder.prediction(plan.layout.names)
-      catch { case e: Throwable => NativeCalls.closeModels(handle); throw e }
-    var closed = false
-    def close(): Unit = if (!closed) {
-      closed = true
-      try NativeCalls.closeModels(handle)
-      finally batch.close()
-    }
-    // A consumer may stop early (limit, take): the task's end frees the models then.
-    Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
-    val threads = Option(TaskContext.get).map(_.cpus()).getOrElse(1)
-
-    def predictBatch(): Iterator[Row] = {
-      val buffered = new ArrayBuffer[Row](math.min(plan.batchRows, 4096))
-      batch.clear()
-      while (rows.hasNext && buffered.length < plan.batchRows) {
-        val row = rows.next()
-        buffered += row
-        val at =
-          if (row.isNullAt(plan.indexPos)) batch.addRowWithNullIndex()
-          else batch.addRow(row.getInt(plan.indexPos))
-        ArrowBatches.writeFeatures(row, plan.featurePos, plan.layout, batch, 0, at)
+  /** The ok models of `model` collected and broadcast (for small model tables). */
+  def broadcastGroups(model: GroupedModel[_]): BroadcastGroups = {
+    val keyFields = model.models.schema.fields.take(model.groupColumns.length).toSeq
+    val k = keyFields.length
+    val keyTypes = keyFields.map(_.dataType)
+    val rows = model.models
+      .where(col("status") === GroupedTraining.Ok)
+      .select(keyFields.map(f => col(quote(f.name))) :+ col("model"): _*)
+      .queryExecution
+      .toRdd
+      .mapPartitions { part =>
+        val toKey = UnsafeProjection.create(keyTypes.zipWithIndex.map { case (t, i) =>
+          BoundReference(i, t, nullable = true): Expression
+        })
+        part.map(r => (toKey(r).copy(), r.getBinary(k)))
       }
+      .collect()
+    val table = GroupModels(rows.map(_._1), rows.map(_._2))
+    val sc = model.models.sparkSession.sparkContext
+    BroadcastGroups(sc.broadcast(table), rows.map(_._2.length.toLong).sum)
+  }
+
+  /** The total bytes of the ok models of a models table (one job). */
+  def modelBytes(models: DataFrame): Long = {
+    val row = models
+      .where(col("status") === GroupedTraining.Ok)
+      .agg(sum(byteLength(col("model"))))
+      .head()
+    if (row.isNullAt(0)) 0L else row.getLong(0)
+  }
+
+  // Rows and models hashed by the same key expressions into the same partitions; each task decodes
+  // the models of its partition once and predicts its rows.
+  private def shuffled(
+      df: DataFrame,
+      plan: Plan,
+      keys: Seq[Column],
+      features: Seq[Column],
+      ok: DataFrame,
+      keyFields: Seq[StructField],
+      results: StructType,
+      totalBytes: Long
+  ): DataFrame = {
+    val spark = df.sparkSession
+    val k = keys.length
+    val n = math
+      .max(
+        spark.sparkContext.defaultParallelism * 4L,
+        math.min(totalBytes / (32L << 20) + 1, 10000L)
+      )
+      .toInt
+    val keyNames = (0 until k).map(i => s"__manyfold_key_$i")
+    val featureNames = features.indices.map(i => s"__manyfold_feature_$i")
+    val original = df.columns.toSeq.map(c => df.col(quote(c)))
+    val rows = df
+      .select(
+        original ++ keys.zip(keyNames).map { case (c, name) => c.as(name) } ++
+          features.zip(featureNames).map { case (c, name) => c.as(name) }: _*
+      )
+      .repartition(n, keyNames.map(col): _*)
+    val models = ok
+      .select(
+        keyFields.zip(keyNames).map { case (f, name) => col(quote(f.name)).as(name) } :+
+          col("model"): _*
+      )
+      .repartition(n, keyNames.map(col): _*)
+    val numOriginal = original.length
+    val fields = rows.schema.fields.toSeq
+    val outFields = df.schema.fields ++ results.fields
+    val predicted = rows.queryExecution.toRdd.zipPartitions(models.queryExecution.toRdd) {
+      (part, partModels) =>
+        val all = fields.map(f => AttributeReference(f.name, f.dataType)())
+        val out = results.fields.toSeq.map(f => AttributeReference(f.name, f.dataType)())
+        val inputs = UnsafeProjection.create(all.drop(numOriginal), all)
+        val keep = UnsafeProjection.create(all.take(numOriginal) ++ out, all ++ out)
+        val function = Function(plan, PartitionModels(partModels, k))
+        BatchEval.evaluate(function, inputs, all ++ out, part).map(keep)
+    }
+    BatchEval.createDataFrame(spark, predicted, StructType(outFields))
+  }
+
+  private def quote(name: String): String = "`" + name.replace("`", "``") + "`"
+
+  /** The models of one shuffled partition (key columns then model bytes), decoded by its task. */
+  private final case class PartitionModels(@transient rows: Iterator[InternalRow], k: Int)
+      extends Models
+
+  /** Native prediction of `plan` with `models`. */
+  final case class Function(plan: Plan, models: Models) extends BatchFunction {
+    override def batchRows: Int = plan.batchRows
+    override def name: String = plan.name
+    override def open(): BatchEvaluator = new Evaluator(plan, models)
+  }
+
+  private final class Evaluator(plan: Plan, models: Models) extends BatchEvaluator {
+    private val k = plan.keyTypes.length
+    private val keyOf = UnsafeProjection.create(plan.keyTypes.zipWithIndex.map { case (t, i) =>
+      BoundReference(i, t, nullable = true): Expression
+    })
+
+    // The decoded models: cached per JVM, or (shuffled partitions) this task's own.
+    private val (handle, index, lease): (Long, java.util.Map[UnsafeRow, Integer], AutoCloseable) =
+      models match {
+        case OneModel(key, bytes) =>
+          val l = ModelCache.acquire(
+            key,
+            bytes.value.length.toLong,
+            () => ModelCache.Opened(NativeCalls.openModels(Array(bytes.value)), null)
+          )
+          (l.handle, null, l)
+        case BroadcastGroups(table, total) =>
+          val l = ModelCache.acquire(
+            s"broadcast-${table.id}",
+            total,
+            () => {
+              val t = table.value
+              val map = new java.util.HashMap[UnsafeRow, Integer](t.keys.length * 2)
+              t.keys.zipWithIndex.foreach { case (key, i) => map.put(key, i) }
+              ModelCache.Opened(NativeCalls.openModels(t.models), map)
+            }
+          )
+          (l.handle, l.opened.index.asInstanceOf[java.util.Map[UnsafeRow, Integer]], l)
+        case PartitionModels(rows, keys) =>
+          val map = new java.util.HashMap[UnsafeRow, Integer]()
+          val bytes = mutable.ArrayBuffer.empty[Array[Byte]]
+          val toKey = UnsafeProjection.create(plan.keyTypes.zipWithIndex.map { case (t, i) =>
+            BoundReference(i, t, nullable = true): Expression
+          })
+          rows.foreach { r =>
+            map.put(toKey(r).copy(), bytes.length)
+            bytes += r.getBinary(keys)
+          }
+          val h = NativeCalls.openModels(bytes.toArray)
+          (h, map, () => NativeCalls.closeModels(h))
+      }
+
+    private val batch =
+      try BatchBuilder.prediction(plan.layout.names)
+      catch { case e: Throwable => lease.close(); throw e }
+    private val threads = Option(TaskContext.get).map(_.cpus()).getOrElse(1)
+    private var predictions: Predictions = _
+    private val result = new GenericInternalRow(plan.outputs.length)
+    private val vectorType = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
+
+    override def add(inputs: InternalRow): Unit = {
+      val at =
+        if (k == 0) batch.addRow(0)
+        else {
+          val i = index.get(keyOf(inputs))
+          if (i == null) batch.addRowWithNullIndex() else batch.addRow(i.intValue)
+        }
+      ArrowBatches.writeFeatures(inputs, k, plan.layout, batch, 0, at)
+    }
+
+    override def evaluate(): Unit = {
       val ipc = batch.writeIpc()
-      val predictions =
+      val rows = batch.numRows
+      predictions =
         try
           ArrowBatches.readPredictions(
             NativeCalls.predict(handle, threads, plan.optionsJson, ipc.byteBuffer),
-            buffered.length
+            rows
           )
         finally ipc.close()
-      buffered.iterator.zipWithIndex.map { case (row, i) => output(plan, row, predictions, i) }
+      batch.clear()
     }
 
-    new Iterator[Row] {
-      private var current: Iterator[Row] = Iterator.empty
-      override def hasNext: Boolean = current.hasNext || {
-        if (!closed && rows.hasNext) {
-          current = predictBatch()
-          current.hasNext
-        } else {
-          close()
-          false
-        }
+    override def result(i: Int): InternalRow = {
+      val p = predictions
+      var o = 0
+      while (o < plan.outputs.length) {
+        val value: Any =
+          if (!p.defined(i)) null
+          else
+            plan.outputs(o) match {
+              case OutputKind.Prediction => p.prediction(i)
+              case OutputKind.Cluster => p.prediction(i).toInt
+              case OutputKind.RawPrediction => vector(p.rawPrediction(i))
+              case OutputKind.Probability => vector(p.probability(i))
+            }
+        result.update(o, value)
+        o += 1
       }
-      override def next(): Row =
-        if (hasNext) current.next() else throw new NoSuchElementException("end of partition")
+      result
     }
-  }
 
-  private def output(plan: Plan, row: Row, p: Predictions, i: Int): Row = {
-    val values = new Array[Any](plan.numOriginal + plan.outputs.length)
-    var j = 0
-    while (j < plan.numOriginal) {
-      values(j) = row.get(j)
-      j += 1
-    }
-    plan.outputs.zipWithIndex.foreach { case (kind, o) =>
-      values(plan.numOriginal + o) =
-        if (!p.defined(i)) null
-        else
-          kind match {
-            case OutputKind.Prediction => p.prediction(i)
-            case OutputKind.Cluster => p.prediction(i).toInt
-            case OutputKind.RawPrediction => Option(p.rawPrediction(i)).map(Vectors.dense).orNull
-            case OutputKind.Probability => Option(p.probability(i)).map(Vectors.dense).orNull
-          }
-    }
-    Row.fromSeq(values)
+    private def vector(values: Array[Double]): Any =
+      if (values == null) null else vectorType.serialize(Vectors.dense(values))
+
+    override def close(): Unit =
+      try batch.close()
+      finally lease.close()
   }
 }

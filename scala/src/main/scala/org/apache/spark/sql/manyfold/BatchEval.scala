@@ -1,0 +1,288 @@
+package org.apache.spark.sql.manyfold
+
+import scala.collection.mutable.ArrayBuffer
+
+import org.apache.spark.TaskContext
+import org.apache.spark.rdd.RDD
+import org.apache.spark.sql.{AnalysisException, Column, DataFrame, Dataset, SparkSession, Strategy}
+import org.apache.spark.sql.catalyst.InternalRow
+import org.apache.spark.sql.catalyst.analysis.FunctionRegistry
+import org.apache.spark.sql.catalyst.expressions.{
+  Attribute,
+  AttributeReference,
+  AttributeSet,
+  Expression,
+  ExpressionInfo,
+  JoinedRow,
+  NamedExpression,
+  UnsafeProjection,
+  Unevaluable
+}
+import org.apache.spark.sql.catalyst.FunctionIdentifier
+import org.apache.spark.sql.catalyst.plans.logical.{LogicalPlan, Project, UnaryNode}
+import org.apache.spark.sql.catalyst.rules.Rule
+import org.apache.spark.sql.execution.{SparkPlan, UnaryExecNode}
+import org.apache.spark.sql.types.{DataType, Metadata, StructType}
+
+/**
+ * Batched evaluation of native models inside Spark SQL plans: manyfold's `transform` and its SQL
+ * functions both become a [[BatchEval]] node, whose physical operator streams each partition's rows
+ * through a [[BatchFunction]] in batches (one native call per batch) and appends the results as
+ * columns, without an external `Row` per prediction. Spark's own Python UDFs are planned the same
+ * way (an extraction rule pulls the calls out of projections and filters into a batching node).
+ *
+ * Internal to manyfold: the types live in Spark's package only to reach Spark's internal planning
+ * APIs.
+ */
+trait BatchFunction extends Serializable {
+
+  /** Rows per batch. */
+  def batchRows: Int
+
+  /** A name for plans and errors. */
+  def name: String
+
+  /** Opens an evaluator for one task; closed when the partition ends or the task completes. */
+  def open(): BatchEvaluator
+}
+
+/** One task's evaluator: rows are added, evaluated, and read back by position. */
+trait BatchEvaluator extends AutoCloseable {
+
+  /** Adds the next row (the function's input expressions, evaluated); the row may be reused. */
+  def add(inputs: InternalRow): Unit
+
+  /** Evaluates the rows added since the last call; afterwards [[result]] reads them. */
+  def evaluate(): Unit
+
+  /** The results of row `i` of the last evaluated batch (valid until the next call). */
+  def result(i: Int): InternalRow
+}
+
+/**
+ * `child` plus the results of `function` on `inputs` (expressions over `child`), as `resultAttrs`.
+ */
+case class BatchEval(
+    function: BatchFunction,
+    inputs: Seq[Expression],
+    resultAttrs: Seq[Attribute],
+    child: LogicalPlan
+) extends UnaryNode {
+  override def output: Seq[Attribute] = child.output ++ resultAttrs
+  override def producedAttributes: AttributeSet = AttributeSet(resultAttrs)
+  override protected def withNewChildInternal(newChild: LogicalPlan): BatchEval =
+    copy(child = newChild)
+}
+
+case class BatchEvalExec(
+    function: BatchFunction,
+    inputs: Seq[Expression],
+    resultAttrs: Seq[Attribute],
+    child: SparkPlan
+) extends UnaryExecNode {
+  override def output: Seq[Attribute] = child.output ++ resultAttrs
+  override def producedAttributes: AttributeSet = AttributeSet(resultAttrs)
+  override protected def withNewChildInternal(newChild: SparkPlan): BatchEvalExec =
+    copy(child = newChild)
+
+  override protected def doExecute(): RDD[InternalRow] = {
+    val f = function
+    val in = inputs
+    val childOutput = child.output
+    val out = output
+    child.execute().mapPartitionsInternal { rows =>
+      BatchEval.evaluate(f, UnsafeProjection.create(in, childOutput), out, rows)
+    }
+  }
+}
+
+object BatchEval {
+
+  /**
+   * Streams `rows` through `function` in batches: each row joined with its results, projected as
+   * `output` (the rows' columns, then the results).
+   */
+  def evaluate(
+      function: BatchFunction,
+      inputs: UnsafeProjection,
+      output: Seq[Attribute],
+      rows: Iterator[InternalRow]
+  ): Iterator[InternalRow] = {
+    if (!rows.hasNext) return Iterator.empty
+    val evaluator = function.open()
+    var closed = false
+    def close(): Unit = if (!closed) { closed = true; evaluator.close() }
+    // A consumer may stop early (limit, take): the task's end closes the evaluator then.
+    Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
+    val project = UnsafeProjection.create(output, output)
+    val joined = new JoinedRow
+    val buffer = new ArrayBuffer[InternalRow](math.min(function.batchRows, 4096))
+    new Iterator[InternalRow] {
+      private var i = 0
+      override def hasNext: Boolean = i < buffer.length || {
+        buffer.clear()
+        i = 0
+        if (!closed && rows.hasNext) {
+          try {
+            while (rows.hasNext && buffer.length < function.batchRows) {
+              val row = rows.next()
+              buffer += row.copy()
+              evaluator.add(inputs(row))
+            }
+            evaluator.evaluate()
+          } catch { case e: Throwable => close(); throw e }
+          true
+        } else {
+          close()
+          false
+        }
+      }
+      override def next(): InternalRow = {
+        if (!hasNext) throw new NoSuchElementException("end of partition")
+        val row = project(joined(buffer(i), evaluator.result(i)))
+        i += 1
+        row
+      }
+    }
+  }
+
+  /** Plans [[BatchEval]]. */
+  object Planning extends Strategy {
+    override def apply(plan: LogicalPlan): Seq[SparkPlan] = plan match {
+      case BatchEval(f, inputs, results, child) =>
+        BatchEvalExec(f, inputs, results, planLater(child)) :: Nil
+      case _ => Nil
+    }
+  }
+
+  /** Adds the planning strategy and the SQL call extraction to a session (once). */
+  def install(spark: SparkSession): Unit = synchronized {
+    val methods = spark.experimental
+    if (!methods.extraStrategies.contains(Planning)) {
+      methods.extraStrategies = methods.extraStrategies :+ Planning
+    }
+    if (!methods.extraOptimizations.contains(ExtractBatchCalls)) {
+      methods.extraOptimizations = methods.extraOptimizations :+ ExtractBatchCalls
+    }
+  }
+
+  /**
+   * `df` with the results of `function` on `inputs` appended as columns named and typed by
+   * `results`.
+   */
+  def transform(
+      df: DataFrame,
+      function: BatchFunction,
+      inputs: Seq[Column],
+      results: StructType
+  ): DataFrame = {
+    val spark = df.sparkSession
+    install(spark)
+    val analyzed = df.queryExecution.analyzed
+    val resolved = df.select(inputs: _*).queryExecution.analyzed match {
+      case Project(list, child) if child.sameResult(analyzed) =>
+        list.map(stripAlias)
+      case other =>
+        throw new IllegalStateException(s"cannot resolve the inputs of ${function.name}: $other")
+    }
+    val attrs = results.fields.map { f =>
+      AttributeReference(f.name, f.dataType, f.nullable, f.metadata)()
+    }
+    Dataset.ofRows(spark, BatchEval(function, resolved, attrs.toSeq, analyzed))
+  }
+
+  private def stripAlias(e: NamedExpression): Expression = e match {
+    case a: org.apache.spark.sql.catalyst.expressions.Alias => a.child
+    case other => other
+  }
+
+  /** A DataFrame of internal rows (for evaluations planned as RDDs). */
+  def createDataFrame(spark: SparkSession, rows: RDD[InternalRow], schema: StructType): DataFrame =
+    spark.internalCreateDataFrame(rows, schema)
+
+  /**
+   * Registers a SQL function named `name`: `build` turns the call's arguments into the function,
+   * its input expressions (one per argument, cast as needed) and its result type, or explains what
+   * is wrong with them (an AnalysisException naming the function then fails the query).
+   *
+   * @throws IllegalArgumentException
+   *   if a function of that name already exists
+   */
+  def registerFunction(
+      spark: SparkSession,
+      name: String,
+      usage: String,
+      build: Seq[Expression] => Either[String, (BatchFunction, Seq[Expression], DataType)]
+  ): Unit = {
+    require(name != null && name.nonEmpty, "the function name is empty")
+    install(spark)
+    val registry = spark.sessionState.functionRegistry
+    val id = FunctionIdentifier(name)
+    require(
+      !registry.functionExists(id) && !FunctionRegistry.builtin.functionExists(id) &&
+        !spark.catalog.functionExists(name),
+      s"a function named '$name' already exists: choose another name, or drop it first " +
+        s"(DROP TEMPORARY FUNCTION $name)"
+    )
+    val info =
+      new ExpressionInfo(classOf[BatchCall].getName, null, name, usage, "", "", "", "", "", "", "")
+    registry.registerFunction(
+      id,
+      info,
+      (args: Seq[Expression]) =>
+        build(args) match {
+          case Right((function, inputs, dataType)) => BatchCall(function, inputs, dataType, name)
+          case Left(message) => throw new AnalysisException(s"$name: $message")
+        }
+    )
+  }
+}
+
+/** A SQL call of a [[BatchFunction]] with one result, planned as a [[BatchEval]]. */
+case class BatchCall(
+    function: BatchFunction,
+    children: Seq[Expression],
+    dataType: DataType,
+    prettyFunctionName: String
+) extends Expression
+    with Unevaluable {
+  override def nullable: Boolean = true
+  override def prettyName: String = prettyFunctionName
+  override protected def withNewChildrenInternal(newChildren: IndexedSeq[Expression]): BatchCall =
+    copy(children = newChildren)
+}
+
+/**
+ * Moves each [[BatchCall]] (innermost first) out of the operator that holds it into a [[BatchEval]]
+ * below it, replaced by the result's attribute; a projection on top keeps the operator's output.
+ */
+object ExtractBatchCalls extends Rule[LogicalPlan] {
+
+  private def hasCall(e: Expression): Boolean = e.find(_.isInstanceOf[BatchCall]).isDefined
+
+  override def apply(plan: LogicalPlan): LogicalPlan = plan.transformUp {
+    case e: BatchEval => e
+    case node if node.expressions.exists(hasCall) =>
+      if (node.children.length != 1) {
+        throw new AnalysisException(
+          s"manyfold model functions can only be used in a projection, filter or aggregation " +
+            s"over one input, not in ${node.nodeName}"
+        )
+      }
+      // Innermost calls: no call among their arguments.
+      val calls = node.expressions
+        .flatMap(_.collect { case c: BatchCall if !c.children.exists(hasCall) => c })
+        .distinct
+      var child = node.children.head
+      val replaced = calls.map { c =>
+        val attr =
+          AttributeReference(c.prettyFunctionName, c.dataType, nullable = true, Metadata.empty)()
+        child = BatchEval(c.function, c.children, Seq(attr), child)
+        (c: Expression) -> (attr: Expression)
+      }.toMap
+      val rewritten = node.withNewChildren(Seq(child)).transformExpressions {
+        case c: BatchCall if replaced.contains(c) => replaced(c)
+      }
+      if (rewritten.output == node.output) rewritten else Project(node.output, rewritten)
+  }
+}
