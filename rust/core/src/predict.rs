@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Float64Builder, ListBuilder};
-use arrow_array::{Array, ArrayRef, Float64Array};
-use arrow_buffer::Buffer;
+use arrow_array::{Array, ArrayRef, Float64Array, ListArray};
+use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer};
+use arrow_schema::{DataType, Field};
 use rayon::prelude::*;
 
 use crate::algo::{Prediction, Task};
@@ -141,14 +141,21 @@ impl ModelSet {
         let batch = PredictBatch::from_ipc(batch)?;
         self.check(&batch, options)?;
         let rows = batch.num_rows();
-        let preds: Vec<Prediction> = pool::install(threads, || {
-            (0..rows)
+        let chunks: Vec<Chunk> = pool::install(threads, || {
+            (0..rows.div_ceil(CHUNK_ROWS))
                 .into_par_iter()
-                .with_min_len(CHUNK_ROWS)
-                .map_init(Vec::new, |x, r| self.predict_row(&batch, r, x, options))
+                .map(|c| {
+                    let range = c * CHUNK_ROWS..rows.min((c + 1) * CHUNK_ROWS);
+                    let mut chunk = Chunk::with_capacity(range.len());
+                    let mut x = Vec::with_capacity(batch.features.len());
+                    for r in range {
+                        chunk.push(&self.predict_row(&batch, r, &mut x, options));
+                    }
+                    chunk
+                })
                 .collect()
         })?;
-        self.predictions_batch(&preds)
+        self.predictions_batch(chunks)
     }
 
     /// Predicts one row with model `index`: `[defined, prediction, nRaw, raw.., nProb, prob..]`
@@ -232,38 +239,84 @@ impl ModelSet {
         options.apply(model.model.as_ref(), model.model.predict(x))
     }
 
-    fn predictions_batch(&self, preds: &[Prediction]) -> Result<Vec<u8>> {
-        let prediction: Float64Array = preds.iter().map(Prediction::value).collect();
+    fn predictions_batch(&self, chunks: Vec<Chunk>) -> Result<Vec<u8>> {
+        let prediction: Float64Array =
+            chunks.iter().flat_map(|c| c.value.iter().copied()).collect();
         let mut columns: Vec<(&str, ArrayRef)> = vec![("prediction", Arc::new(prediction))];
         if self.has_classifier() {
-            let list = |f: fn(&Prediction) -> Option<&[f64]>| -> ArrayRef {
-                let mut b = ListBuilder::new(Float64Builder::new());
-                for p in preds {
-                    match f(p) {
-                        Some(values) => {
-                            b.values().append_slice(values);
-                            b.append(true);
-                        }
-                        None => b.append(false),
-                    }
-                }
-                Arc::new(b.finish())
-            };
-            columns.push((
-                "raw_prediction",
-                list(|p| match p {
-                    Prediction::Class { raw, .. } => Some(raw),
-                    _ => None,
-                }),
-            ));
-            columns.push((
-                "probability",
-                list(|p| match p {
-                    Prediction::Class { probability, .. } => probability.as_deref(),
-                    _ => None,
-                }),
-            ));
+            let (raw, probability): (Vec<_>, Vec<_>) =
+                chunks.into_iter().map(|c| (c.raw, c.probability)).unzip();
+            columns.push(("raw_prediction", Flat::concat(raw).into_list()?));
+            columns.push(("probability", Flat::concat(probability).into_list()?));
         }
         write_stream(&record_batch(columns)?)
+    }
+}
+
+/// Variable-length lists of doubles, flat: values, one end offset per list, validity.
+#[derive(Default)]
+struct Flat {
+    values: Vec<f64>,
+    ends: Vec<usize>,
+    valid: Vec<bool>,
+}
+
+impl Flat {
+    fn push(&mut self, v: Option<&[f64]>) {
+        if let Some(v) = v {
+            self.values.extend_from_slice(v);
+        }
+        self.ends.push(self.values.len());
+        self.valid.push(v.is_some());
+    }
+
+    fn concat(parts: Vec<Flat>) -> Flat {
+        let mut out = Flat::default();
+        for p in parts {
+            let base = out.values.len();
+            out.values.extend_from_slice(&p.values);
+            out.ends.extend(p.ends.iter().map(|e| e + base));
+            out.valid.extend_from_slice(&p.valid);
+        }
+        out
+    }
+
+    fn into_list(self) -> Result<ArrayRef> {
+        let offsets = std::iter::once(0)
+            .chain(self.ends.iter().copied())
+            .map(|e| {
+                i32::try_from(e).map_err(|_| Error::schema("a predictions batch over 2^31 values"))
+            })
+            .collect::<Result<Vec<i32>>>()?;
+        let field = Arc::new(Field::new_list_field(DataType::Float64, true));
+        Ok(Arc::new(ListArray::try_new(
+            field,
+            OffsetBuffer::new(offsets.into()),
+            Arc::new(Float64Array::from(self.values)),
+            Some(NullBuffer::from(self.valid)),
+        )?))
+    }
+}
+
+/// The predictions of consecutive rows, flat.
+struct Chunk {
+    value: Vec<Option<f64>>,
+    raw: Flat,
+    probability: Flat,
+}
+
+impl Chunk {
+    fn with_capacity(n: usize) -> Self {
+        Chunk { value: Vec::with_capacity(n), raw: Flat::default(), probability: Flat::default() }
+    }
+
+    fn push(&mut self, p: &Prediction) {
+        self.value.push(p.value());
+        let (raw, probability) = match p {
+            Prediction::Class { raw, probability, .. } => (Some(&raw[..]), probability.as_deref()),
+            _ => (None, None),
+        };
+        self.raw.push(raw);
+        self.probability.push(probability);
     }
 }

@@ -367,11 +367,14 @@ pub fn metrics(
 impl LogisticModel {
     /// Predicts one row of features (length = number of features). Ties go to the smaller class.
     pub fn predict_row(&self, x: &[f64]) -> Prediction {
-        let m = self.softmax_margins(x);
+        let mut m = self.softmax_margins(x);
         let (lse, best) = log_sum_exp(&m);
         let probability = m.iter().map(|v| (v - lse).exp()).collect();
-        let raw = if self.coefficients.len() == 1 { vec![-m[1], m[1]] } else { m };
-        Prediction::Class { label: self.classes[best], raw, probability: Some(probability) }
+        if self.coefficients.len() == 1 {
+            // Binomial: margins [0, m], raw prediction [-m, m].
+            m[0] = -m[1];
+        }
+        Prediction::Class { label: self.classes[best], raw: m, probability: Some(probability) }
     }
 
     /// Margins whose softmax is the class probabilities: binomial `[0, m]`, else one per class.

@@ -14,7 +14,6 @@ import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.{
   BoundReference,
   Expression,
-  AttributeReference,
   GenericInternalRow,
   UnsafeProjection,
   UnsafeRow
@@ -204,14 +203,19 @@ private[manyfold] object NativePrediction {
     val numOriginal = original.length
     val fields = rows.schema.fields.toSeq
     val outFields = df.schema.fields ++ results.fields
+    val inputTypes = fields.drop(numOriginal).map(_.dataType)
+    val keep = StructType(fields.take(numOriginal))
     val predicted = rows.queryExecution.toRdd.zipPartitions(models.queryExecution.toRdd) {
       (part, partModels) =>
-        val all = fields.map(f => AttributeReference(f.name, f.dataType)())
-        val out = results.fields.toSeq.map(f => AttributeReference(f.name, f.dataType)())
-        val inputs = UnsafeProjection.create(all.drop(numOriginal), all)
-        val keep = UnsafeProjection.create(all.take(numOriginal) ++ out, all ++ out)
+        val inputs = UnsafeProjection.create(inputTypes.zipWithIndex.map { case (t, i) =>
+          BoundReference(numOriginal + i, t, nullable = true): Expression
+        })
+        // The original columns only; the key and feature columns were for the inputs.
+        val original = UnsafeProjection.create(keep.fields.toSeq.zipWithIndex.map { case (f, i) =>
+          BoundReference(i, f.dataType, nullable = true): Expression
+        })
         val function = Function(plan, PartitionModels(partModels, k))
-        BatchEval.evaluate(function, inputs, all ++ out, part).map(keep)
+        BatchEval.evaluate(function, inputs, keep, results, part, Some(original))
     }
     BatchEval.createDataFrame(spark, predicted, StructType(outFields))
   }

@@ -13,16 +13,17 @@ import org.apache.spark.sql.catalyst.expressions.{
   AttributeSet,
   Expression,
   ExpressionInfo,
-  JoinedRow,
   NamedExpression,
   UnsafeProjection,
+  UnsafeRow,
   Unevaluable
 }
+import org.apache.spark.sql.catalyst.expressions.codegen.GenerateUnsafeRowJoiner
 import org.apache.spark.sql.catalyst.FunctionIdentifier
 import org.apache.spark.sql.catalyst.plans.logical.{LogicalPlan, Project, UnaryNode}
 import org.apache.spark.sql.catalyst.rules.Rule
 import org.apache.spark.sql.execution.{SparkPlan, UnaryExecNode}
-import org.apache.spark.sql.types.{DataType, Metadata, StructType}
+import org.apache.spark.sql.types.{DataType, Metadata, StructField, StructType}
 
 /**
  * Batched evaluation of native models inside Spark SQL plans: manyfold's `transform` and its SQL
@@ -89,24 +90,31 @@ case class BatchEvalExec(
     val f = function
     val in = inputs
     val childOutput = child.output
-    val out = output
+    val rowSchema = BatchEval.schemaOf(childOutput)
+    val resultSchema = BatchEval.schemaOf(resultAttrs)
     child.execute().mapPartitionsInternal { rows =>
-      BatchEval.evaluate(f, UnsafeProjection.create(in, childOutput), out, rows)
+      BatchEval.evaluate(f, UnsafeProjection.create(in, childOutput), rowSchema, resultSchema, rows)
     }
   }
 }
 
 object BatchEval {
 
+  private[manyfold] def schemaOf(attrs: Seq[Attribute]): StructType =
+    StructType(attrs.map(a => StructField(a.name, a.dataType, a.nullable, a.metadata)))
+
   /**
-   * Streams `rows` through `function` in batches: each row joined with its results, projected as
-   * `output` (the rows' columns, then the results).
+   * Streams `rows` through `function` in batches (`inputs` gives a row's inputs): each row, as
+   * `kept` projects it (of `rowSchema`; the whole row by default), followed by its results (of
+   * `resultSchema`).
    */
   def evaluate(
       function: BatchFunction,
       inputs: UnsafeProjection,
-      output: Seq[Attribute],
-      rows: Iterator[InternalRow]
+      rowSchema: StructType,
+      resultSchema: StructType,
+      rows: Iterator[InternalRow],
+      kept: Option[UnsafeProjection] = None
   ): Iterator[InternalRow] = {
     if (!rows.hasNext) return Iterator.empty
     val evaluator = function.open()
@@ -114,8 +122,10 @@ object BatchEval {
     def close(): Unit = if (!closed) { closed = true; evaluator.close() }
     // A consumer may stop early (limit, take): the task's end closes the evaluator then.
     Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
-    val project = UnsafeProjection.create(output, output)
-    val joined = new JoinedRow
+    // Output rows: the row's bytes and the results' bytes concatenated (no per-field copy).
+    val toUnsafe = kept.getOrElse(UnsafeProjection.create(rowSchema))
+    val results = UnsafeProjection.create(resultSchema)
+    val joiner = GenerateUnsafeRowJoiner.create(rowSchema, resultSchema)
     val buffer = new ArrayBuffer[InternalRow](math.min(function.batchRows, 4096))
     new Iterator[InternalRow] {
       private var i = 0
@@ -126,7 +136,10 @@ object BatchEval {
           try {
             while (rows.hasNext && buffer.length < function.batchRows) {
               val row = rows.next()
-              buffer += row.copy()
+              buffer += (row match {
+                case u: UnsafeRow if kept.isEmpty => u.copy()
+                case other => toUnsafe(other).copy()
+              })
               evaluator.add(inputs(row))
             }
             evaluator.evaluate()
@@ -139,7 +152,7 @@ object BatchEval {
       }
       override def next(): InternalRow = {
         if (!hasNext) throw new NoSuchElementException("end of partition")
-        val row = project(joined(buffer(i), evaluator.result(i)))
+        val row = joiner.join(buffer(i).asInstanceOf[UnsafeRow], results(evaluator.result(i)))
         i += 1
         row
       }
