@@ -29,6 +29,7 @@ pub mod registry;
 pub mod rng;
 mod rows;
 pub mod search;
+pub mod stats;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -322,3 +322,67 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_debugFail<'local>(
         other => Err(Error::invalid_param("kind", format!("unknown kind '{other}'")).into()),
     })
 }
+
+// Sufficient statistics: linear models solved from per-group moments merged across the shuffle
+// (docs/native-interface.md, "Sufficient statistics").
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_accumulateStats<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    algorithm: JString<'local>,
+    params_json: JString<'local>,
+    n_threads: jint,
+    batch: JByteBuffer<'local>,
+) -> JByteArray<'local> {
+    bridge(&mut env, |env| {
+        let algorithm = string(env, &algorithm, "algorithm")?;
+        let params_json = string(env, &params_json, "paramsJson")?;
+        let threads = threads(n_threads)?;
+        // SAFETY: see `direct_bytes`; accumulate_ipc keeps nothing of its input.
+        let batch = unsafe { direct_bytes(env, &batch, "batch")? };
+        let out = manyfold_core::stats::accumulate_ipc(&algorithm, &params_json, threads, batch)?;
+        Ok(env.byte_array_from_slice(&out)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_solveStats<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    algorithm: JString<'local>,
+    params_json: JString<'local>,
+    n_threads: jint,
+    max_rows_per_group: jlong,
+    batch: JByteBuffer<'local>,
+) -> JByteArray<'local> {
+    bridge(&mut env, |env| {
+        let algorithm = string(env, &algorithm, "algorithm")?;
+        let params_json = string(env, &params_json, "paramsJson")?;
+        let options = train_options(n_threads, max_rows_per_group)?;
+        // SAFETY: see `direct_bytes`; solve_ipc keeps nothing of its input.
+        let batch = unsafe { direct_bytes(env, &batch, "batch")? };
+        let out = manyfold_core::stats::solve_ipc(
+            &algorithm,
+            &params_json,
+            options.threads,
+            options.max_rows_per_group,
+            batch,
+        )?;
+        Ok(env.byte_array_from_slice(&out)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_statsApplies<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    algorithm: JString<'local>,
+    params_json: JString<'local>,
+) -> jni::sys::jboolean {
+    bridge(&mut env, |env| {
+        let algorithm = string(env, &algorithm, "algorithm")?;
+        let params_json = string(env, &params_json, "paramsJson")?;
+        Ok(manyfold_core::stats::applies(&algorithm, &params_json))
+    })
+}

@@ -229,22 +229,8 @@ pub(crate) fn fit_rows(
     params.validate()?;
     let (n, p) = (data.n(), data.p());
     let rows = (0..n).filter(|&i| data.weight(i) > 0.0).count();
-    if rows < 2 {
-        return Err(Error::data(format!(
-            "linear regression needs at least 2 rows of positive weight, got {rows}"
-        )));
-    }
+    check_row_count(rows as u64, p, params)?;
     let fit_intercept = params.fit_intercept;
-    let unknowns = p + usize::from(fit_intercept);
-    if params.reg_param == 0.0 && rows < unknowns {
-        let what = if fit_intercept { " and an intercept" } else { "" };
-        return Err(Error::data(format!(
-            "ordinary least squares (regParam 0) with {p} features{what} needs at least \
-             {unknowns} rows, got {rows}"
-        )));
-    }
-    let feature = |j: usize| names.get(j).map_or(format!("feature {j}"), |s| format!("'{s}'"));
-
     let stats = FeatureStats::means(n, p, |i, out| data.read(i, out), |i| data.weight(i));
     let weight_sum = stats.weight_sum;
     let (y_mean, y_varies) = label_stats(data, weight_sum);
@@ -286,10 +272,97 @@ pub(crate) fn fit_rows(
             }
         },
     );
+    let normal = NormalEquations {
+        p,
+        weight_sum,
+        mean: stats.mean,
+        active: stats.active,
+        y_mean,
+        y_varies,
+        gram,
+        rhs,
+        ss,
+        yy,
+    };
+    solve_normal(normal, params, names)
+}
+
+/// `Data` for fewer than 2 rows of positive weight, or fewer than unknowns when `regParam` is 0.
+pub(crate) fn check_row_count(rows: u64, p: usize, params: &LinearParams) -> Result<()> {
+    if rows < 2 {
+        return Err(Error::data(format!(
+            "linear regression needs at least 2 rows of positive weight, got {rows}"
+        )));
+    }
+    let fit_intercept = params.fit_intercept;
+    let unknowns = p as u64 + u64::from(fit_intercept);
+    if params.reg_param == 0.0 && rows < unknowns {
+        let what = if fit_intercept { " and an intercept" } else { "" };
+        return Err(Error::data(format!(
+            "ordinary least squares (regParam 0) with {p} features{what} needs at least \
+             {unknowns} rows, got {rows}"
+        )));
+    }
+    Ok(())
+}
+
+/// A group's weighted normal equations, what both the row pass of [`fit_rows`] and the
+/// sufficient statistics of [`crate::stats`] reduce the rows to; [`solve_normal`] fits them.
+pub(crate) struct NormalEquations {
+    /// Features in all.
+    pub p: usize,
+    /// Sum of the weights.
+    pub weight_sum: f64,
+    /// Weighted mean of every feature (length `p`).
+    pub mean: Vec<f64>,
+    /// The features that vary over the rows of positive weight, increasing.
+    pub active: Vec<usize>,
+    /// Weighted mean of the label, and whether it varies over the rows of positive weight.
+    pub y_mean: f64,
+    pub y_varies: bool,
+    /// `sum_i w_i r_ia r_ib` over the active features (`q x q` row-major, lower triangle), `r`
+    /// centered on the means with an intercept, raw without.
+    pub gram: Vec<f64>,
+    /// `sum_i w_i r_ia (y_i - shift)`, the label centered on its mean with an intercept.
+    pub rhs: Vec<f64>,
+    /// `sum_i w_i (x_ij - mean_j)^2` of the active features (always centered: their stds).
+    pub ss: Vec<f64>,
+    /// `sum_i w_i (y_i - y_mean)^2`.
+    pub yy: f64,
+}
+
+/// Fits `params`' objective (elastic net included) from the normal equations: the overflow
+/// checks, a constant label, the standardization and penalty, and the solve.
+///
+/// # Errors
+/// As [`fit_weighted`] after its row counts.
+pub(crate) fn solve_normal(
+    normal: NormalEquations,
+    params: &LinearParams,
+    names: &[String],
+) -> Result<LinearModel> {
+    let NormalEquations {
+        p,
+        weight_sum,
+        mean,
+        active,
+        y_mean,
+        y_varies,
+        mut gram,
+        mut rhs,
+        ss,
+        yy,
+    } = normal;
+    let feature = |j: usize| names.get(j).map_or(format!("feature {j}"), |s| format!("'{s}'"));
+    let fit_intercept = params.fit_intercept;
+    let q = active.len();
+    let shift: Vec<f64> =
+        active.iter().map(|&j| if fit_intercept { mean[j] } else { 0.0 }).collect();
+    let y_shift = if fit_intercept { y_mean } else { 0.0 };
     // Squares of values near 1e155 and beyond overflow: say so rather than let the infinities
     // pass for collinearity.
     for (a, &j) in active.iter().enumerate() {
-        if !(stats.mean[j].is_finite() && ss[a].is_finite() && gram[a * q + a].is_finite()) {
+        if !(mean[j].is_finite() && ss[a].is_finite() && gram[a * q + a].is_finite()) {
             return Err(overflow(&feature(j)));
         }
     }
@@ -380,7 +453,7 @@ fn label_stats(data: &impl Rows, weight_sum: f64) -> (f64, bool) {
     (sum / weight_sum, varies)
 }
 
-fn overflow(column: &str) -> Error {
+pub(crate) fn overflow(column: &str) -> Error {
     Error::data(format!(
         "{column} has values too large to square in double precision (beyond about 1e154): \
          rescale the column"

@@ -55,6 +55,30 @@ final class NativeApi private () {
       batch: java.nio.ByteBuffer
   ): Array[Byte]
   @native def debugFail(kind: String): Unit
+
+  // Sufficient statistics (docs/native-interface.md, "Sufficient statistics").
+
+  /**
+   * Per-group exact moments of a training batch: an IPC stream of `group` Int32, `stats` Binary.
+   */
+  @native def accumulateStats(
+      algorithm: String,
+      paramsJson: String,
+      threads: Int,
+      batch: java.nio.ByteBuffer
+  ): Array[Byte]
+
+  /** Merges each group's statistics and fits it: the results batch of `trainGroups`. */
+  @native def solveStats(
+      algorithm: String,
+      paramsJson: String,
+      threads: Int,
+      maxRowsPerGroup: Long,
+      batch: java.nio.ByteBuffer
+  ): Array[Byte]
+
+  /** Whether the statistics fit this algorithm and params exactly as `trainGroups` does. */
+  @native def statsApplies(algorithm: String, paramsJson: String): Boolean
 }
 
 object NativeApi {

@@ -71,4 +71,33 @@ object NativeCalls {
     closeCount.incrementAndGet()
     NativeApi.get.closeModels(handle)
   }
+
+  // Sufficient statistics.
+  private val accumulateStatsCount = new AtomicLong
+  private val solveStatsCount = new AtomicLong
+
+  /** Map-side statistics calls in this JVM (tests check the statistics path was taken). */
+  def accumulateStatsCalls: Long = accumulateStatsCount.get
+  def solveStatsCalls: Long = solveStatsCount.get
+
+  private[manyfold] def accumulateStats(
+      algorithm: String,
+      paramsJson: String,
+      threads: Int,
+      batch: ByteBuffer
+  ): Array[Byte] = {
+    accumulateStatsCount.incrementAndGet()
+    NativeApi.get.accumulateStats(algorithm, paramsJson, threads, batch)
+  }
+
+  private[manyfold] def solveStats(
+      algorithm: String,
+      paramsJson: String,
+      threads: Int,
+      maxRowsPerGroup: Long,
+      batch: ByteBuffer
+  ): Array[Byte] = {
+    solveStatsCount.incrementAndGet()
+    NativeApi.get.solveStats(algorithm, paramsJson, threads, maxRowsPerGroup, batch)
+  }
 }

@@ -92,6 +92,13 @@ private[manyfold] object GroupedTraining {
     val keyFields = groupCols.map(c => Schemas.field(df.schema, c, "group"))
     val (selected, plan0) = select(df, groupCols, estimator, extras)
     val keys = groupCols.map(Schemas.column)
+    if (StatsTraining.enabled(df, estimator, extras)) {
+      val plan = plan0.copy(keyTypes = keyFields.map(_.dataType), maxRowsPerGroup = maxRowsPerGroup)
+      val parts = if (numPartitions > 0) numPartitions else autoPartitions(selected)
+      val trained = rethrowInvalidInput(StatsTraining.train(selected, plan, parts).collect())
+      val ordering = InterpretedOrdering.forSchema(plan.keyTypes)
+      return trained.sortWith((a, b) => ordering.lt(a.key, b.key))
+    }
     val shuffled =
       if (keys.isEmpty) selected.repartition(1)
       else if (numPartitions > 0) selected.repartition(numPartitions, keys: _*)

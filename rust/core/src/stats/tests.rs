@@ -1,0 +1,356 @@
+#![allow(clippy::unwrap_used)] // a test should fail loudly at the first surprise
+
+use super::*;
+use crate::algo::linear::fit_weighted;
+use crate::batch::NamedColumn;
+use crate::rng::Rng;
+use crate::train::{train_groups, TrainOptions};
+use ndarray::{Array1, Array2};
+
+fn uniform(rng: &mut Rng) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+}
+
+/// `n` rows of `p` features around `offset`, a noisy linear label, optional weights in [0, 2).
+fn data(
+    seed: u64,
+    n: usize,
+    p: usize,
+    offset: f64,
+    weighted: bool,
+) -> (Array2<f64>, Array1<f64>, Option<Array1<f64>>) {
+    let mut rng = Rng::new(seed);
+    let x = Array2::from_shape_fn((n, p), |(_, j)| offset + (j as f64 + 1.0) * uniform(&mut rng));
+    let y = (0..n)
+        .map(|i| {
+            3.0 + (0..p).map(|j| (j as f64 - 1.5) * (x[[i, j]] - offset)).sum::<f64>()
+                + 0.1 * uniform(&mut rng)
+        })
+        .collect();
+    let w = weighted.then(|| (0..n).map(|_| 2.0 * (uniform(&mut rng) + 0.5)).collect());
+    (x, y, w)
+}
+
+fn batch(x: &Array2<f64>, y: &Array1<f64>, w: Option<&Array1<f64>>) -> TrainBatch {
+    let cols = |v: Vec<f64>| Float64Array::from(v);
+    TrainBatch {
+        groups: Int32Array::from(vec![0; x.nrows()]),
+        label: Some(NamedColumn { name: "y".into(), values: cols(y.to_vec()) }),
+        weight: w.map(|w| NamedColumn { name: "w".into(), values: cols(w.to_vec()) }),
+        time: None,
+        fold: None,
+        features: x.columns().into_iter().map(|c| cols(c.to_vec())).collect(),
+        feature_names: (0..x.ncols()).map(|j| format!("x{j}")).collect(),
+    }
+}
+
+fn stats_of(b: &TrainBatch, rows: &[u32]) -> GroupStats {
+    GroupStats::of_rows(b, b.label.as_ref().unwrap(), rows)
+}
+
+fn params(reg: f64, intercept: bool, standardization: bool) -> LinearParams {
+    LinearParams {
+        reg_param: reg,
+        fit_intercept: intercept,
+        standardization,
+        ..LinearParams::default()
+    }
+}
+
+fn model_bytes(s: &GroupStats, p: &LinearParams) -> Vec<u8> {
+    fit_stats(s, p, u64::MAX).unwrap().bytes
+}
+
+#[test]
+fn any_split_and_merge_order_gives_the_same_stats_and_model_bytes() {
+    for (seed, weighted, offset) in [(1, false, 0.0), (2, true, 1e6), (3, true, -40.0)] {
+        let (x, y, w) = data(seed, 300, 4, offset, weighted);
+        let b = batch(&x, &y, w.as_ref());
+        let all: Vec<u32> = (0..300).collect();
+        let whole = stats_of(&b, &all);
+        let mut rng = Rng::new(seed + 100);
+        for parts in [2, 3, 7] {
+            let mut order = all.clone();
+            rng.shuffle(&mut order);
+            let mut chunks: Vec<GroupStats> =
+                order.chunks(300 / parts + 1).map(|c| stats_of(&b, c)).collect();
+            rng.shuffle(&mut chunks);
+            // Through the bytes, as across the shuffle.
+            let mut merged = GroupStats::decode(&chunks[0].encode().unwrap()).unwrap();
+            for c in &chunks[1..] {
+                merged.merge(&GroupStats::decode(&c.encode().unwrap()).unwrap()).unwrap();
+            }
+            assert_eq!(merged.canonical(), whole.canonical(), "seed {seed}, {parts} parts");
+            assert_eq!(merged.canonical().encode().unwrap(), whole.canonical().encode().unwrap());
+            for p in [params(0.0, true, true), params(0.3, false, true), params(0.1, true, false)] {
+                assert_eq!(model_bytes(&merged, &p), model_bytes(&whole, &p), "{p:?}");
+            }
+        }
+    }
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1e-300)
+}
+
+#[test]
+fn coefficients_and_metrics_agree_with_the_row_path() {
+    let mut worst = 0.0f64;
+    for (seed, weighted, offset) in
+        [(11, false, 0.0), (12, true, 0.0), (13, false, 1e6), (14, true, 1e6), (15, true, -3e3)]
+    {
+        let (x, y, w) = data(seed, 200, 5, offset, weighted);
+        let b = batch(&x, &y, w.as_ref());
+        let s = stats_of(&b, &(0..200).collect::<Vec<_>>());
+        for p in [
+            params(0.0, true, true),
+            params(0.0, false, true),
+            params(0.5, true, true),
+            params(0.5, true, false),
+            params(0.05, false, false),
+            params(0.2, false, true),
+        ] {
+            let row = fit_weighted(x.view(), y.view(), w.as_ref().map(|w| w.view()), &p).unwrap();
+            let (m, rmse, r2) = s.solve(&p, u64::MAX).unwrap();
+            for (a, e) in m
+                .coefficients
+                .iter()
+                .chain([&m.intercept])
+                .zip(row.coefficients.iter().chain([&row.intercept]))
+            {
+                let r = rel(*a, *e);
+                // Without an intercept, features far from 0 make X'WX ill-conditioned (about 1e8
+                // at offset 3e3): the row path's own rounding then exceeds 1e-9.
+                let tolerance = if !p.fit_intercept && offset.abs() > 1.0 { 1e-6 } else { 1e-9 };
+                if tolerance == 1e-9 {
+                    worst = worst.max(r);
+                }
+                assert!(r < tolerance, "seed {seed} {p:?}: {a} vs {e}");
+            }
+            // Metrics from the rows, in plain doubles, weighted as the row path's.
+            let wv = |i: usize| w.as_ref().map_or(1.0, |w| w[i]);
+            let tw: f64 = (0..200).map(wv).sum();
+            let center = if p.fit_intercept {
+                (0..200).map(|i| wv(i) * y[i]).sum::<f64>() / tw
+            } else {
+                0.0
+            };
+            let (mut res, mut tot) = (0.0, 0.0);
+            for i in 0..200 {
+                let pred = m.predict_row(x.row(i).as_slice().unwrap());
+                res += wv(i) * (y[i] - pred) * (y[i] - pred);
+                tot += wv(i) * (y[i] - center) * (y[i] - center);
+            }
+            assert!(rel(rmse, (res / tw).sqrt()) < 1e-6, "rmse {rmse} vs {}", (res / tw).sqrt());
+            assert!((r2.unwrap() - (1.0 - res / tot)).abs() < 1e-9, "{r2:?}");
+        }
+    }
+    eprintln!("worst relative difference from the row path: {worst:e}");
+}
+
+/// The message of the row path (train_groups) and of the stats path on the same rows.
+fn both_errors(b: &TrainBatch, p: &LinearParams) -> (String, String) {
+    let json = serde_json::to_string(p).unwrap();
+    let trainer = Trainer::new("linear", &json).unwrap();
+    let options = TrainOptions { threads: 1, max_rows_per_group: u64::MAX };
+    let row = train_groups(&trainer, options, b).unwrap();
+    let row = row[0].outcome.as_ref().err().map(|e| e.to_string()).unwrap_or_default();
+    let s = stats_of(b, &(0..b.num_rows() as u32).collect::<Vec<_>>());
+    let stats = s.solve(p, u64::MAX).err().map(|e| e.to_string()).unwrap_or_default();
+    (row, stats)
+}
+
+#[test]
+fn every_failure_rule_gives_the_row_paths_message() {
+    let (x, y, w) = data(5, 12, 3, 0.0, true);
+    let base = || batch(&x, &y, w.as_ref());
+    let set = |b: &mut TrainBatch, which: &str, row: usize, v: Option<f64>| {
+        let col = match which {
+            "y" => &mut b.label.as_mut().unwrap().values,
+            "w" => &mut b.weight.as_mut().unwrap().values,
+            _ => &mut b.features[1],
+        };
+        let mut vals: Vec<Option<f64>> = col.iter().collect();
+        vals[row] = v;
+        *col = Float64Array::from(vals);
+    };
+    let mut cases: Vec<(TrainBatch, LinearParams)> = Vec::new();
+    for (col, v) in [
+        ("y", None),
+        ("y", Some(f64::NAN)),
+        ("w", Some(f64::INFINITY)),
+        ("x", Some(f64::NEG_INFINITY)),
+        ("x", None),
+        ("w", Some(-2.0)),
+    ] {
+        let mut b = base();
+        set(&mut b, col, 4, v);
+        // A bad label and a bad feature: the label is named (checked first).
+        if col == "y" {
+            set(&mut b, "x", 7, Some(f64::NAN));
+        }
+        cases.push((b, params(0.0, true, true)));
+    }
+    let mut zero = base();
+    zero.weight.as_mut().unwrap().values = Float64Array::from(vec![0.0; 12]);
+    cases.push((zero, params(0.0, true, true)));
+    // One row of positive weight; too few rows for OLS with an intercept.
+    let mut one = base();
+    let mut ws = vec![0.0; 12];
+    ws[3] = 1.0;
+    one.weight.as_mut().unwrap().values = Float64Array::from(ws.clone());
+    cases.push((one, params(0.5, true, true)));
+    let mut three = base();
+    ws[5] = 1.0;
+    ws[8] = 2.0;
+    three.weight.as_mut().unwrap().values = Float64Array::from(ws);
+    cases.push((three, params(0.0, true, true)));
+    // A constant nonzero label without intercept, penalized.
+    let mut constant = base();
+    constant.label.as_mut().unwrap().values = Float64Array::from(vec![2.5; 12]);
+    cases.push((constant, params(0.3, false, true)));
+    // Squares that overflow.
+    let mut huge = base();
+    set(&mut huge, "x", 2, Some(1e200));
+    cases.push((huge, params(0.0, true, true)));
+    for (k, (b, p)) in cases.iter().enumerate() {
+        let (row, stats) = both_errors(b, p);
+        assert!(!row.is_empty(), "case {k}: the row path fitted");
+        assert_eq!(stats, row, "case {k}");
+    }
+    // Group size: the message of the Scala row path.
+    let s = stats_of(&base(), &(0..12).collect::<Vec<_>>());
+    let e = s.solve(&params(0.0, true, true), 11).unwrap_err().to_string();
+    assert_eq!(e, "group has more than maxRowsPerGroup=11 rows");
+    assert!(s.solve(&params(0.0, true, true), 12).is_ok());
+}
+
+#[test]
+fn constant_columns_and_labels_fit_as_the_row_path() {
+    let (mut x, mut y, _) = data(8, 30, 3, 0.0, false);
+    x.column_mut(1).fill(7.0);
+    let b = batch(&x, &y, None);
+    let s = stats_of(&b, &(0..30).collect::<Vec<_>>());
+    for p in [params(0.0, true, true), params(0.4, false, true)] {
+        let row = fit_weighted(x.view(), y.view(), None, &p).unwrap();
+        let (m, _, _) = s.solve(&p, u64::MAX).unwrap();
+        assert_eq!(m.coefficients[1], 0.0);
+        for (a, e) in m.coefficients.iter().zip(&row.coefficients) {
+            assert!(rel(*a, *e) < 1e-9 || (a - e).abs() < 1e-12, "{a} vs {e}");
+        }
+    }
+    y.fill(4.0);
+    let b = batch(&x, &y, None);
+    let s = stats_of(&b, &(0..30).collect::<Vec<_>>());
+    let (m, rmse, r2) = s.solve(&params(0.0, true, true), u64::MAX).unwrap();
+    assert_eq!((m.intercept, m.coefficients.clone(), rmse, r2), (4.0, vec![0.0; 3], 0.0, None));
+}
+
+#[test]
+fn foreign_corrupt_and_truncated_bytes_are_clean_errors() {
+    let (x, y, w) = data(9, 20, 2, 0.0, true);
+    let b = batch(&x, &y, w.as_ref());
+    let good = stats_of(&b, &(0..20).collect::<Vec<_>>()).encode().unwrap();
+    assert!(GroupStats::decode(&good).is_ok());
+    let mut cases: Vec<Vec<u8>> =
+        vec![Vec::new(), b"MNFD".to_vec(), good[..good.len() - 1].to_vec()];
+    for cut in [3, 15, 16, 40] {
+        cases.push(good[..cut].to_vec());
+    }
+    let mut flipped = good.clone();
+    flipped[60] ^= 1;
+    cases.push(flipped);
+    let mut version = good.clone();
+    version[4] = 9;
+    cases.push(version);
+    let mut longer = good.clone();
+    longer.push(0);
+    cases.push(longer);
+    // A header claiming a huge body: refused before any allocation.
+    let mut huge = good[..16].to_vec();
+    huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+    cases.push(huge);
+    let mut rng = Rng::new(3);
+    for _ in 0..200 {
+        let n = rng.below(good.len());
+        cases.push((0..n).map(|_| rng.next_u64() as u8).collect());
+    }
+    for c in cases {
+        let e = GroupStats::decode(&c).unwrap_err();
+        assert!(matches!(e, Error::Model { .. }), "{e:?}");
+        assert!(e.to_string().contains("invalid sufficient statistics"), "{e}");
+    }
+}
+
+#[test]
+fn the_ipc_calls_train_like_train_groups() {
+    use crate::batch::{role_field, Role};
+    use arrow_schema::DataType;
+    // Two groups, rows interleaved, one of them bad.
+    let (x, y, _) = data(21, 40, 2, 5.0, false);
+    let mut fields = vec![
+        role_field("g", DataType::Int32, false, Role::Group),
+        role_field("y", DataType::Float64, true, Role::Label),
+    ];
+    fields.push(role_field("a", DataType::Float64, true, Role::Feature));
+    fields.push(role_field("b", DataType::Float64, true, Role::Feature));
+    let groups: Int32Array = (0..40).map(|i| Some(i % 2)).collect();
+    let mut yv: Vec<Option<f64>> = y.iter().map(|v| Some(*v)).collect();
+    yv[5] = Some(f64::NAN); // group 1
+    let arrays: Vec<ArrayRef> = vec![
+        Arc::new(groups),
+        Arc::new(Float64Array::from(yv)),
+        Arc::new(Float64Array::from(x.column(0).to_vec())),
+        Arc::new(Float64Array::from(x.column(1).to_vec())),
+    ];
+    let rb = arrow_array::RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), arrays)
+        .unwrap();
+    let ipc = write_stream(&rb).unwrap();
+    let json = r#"{"regParam": 0.1}"#;
+    let stats = accumulate_ipc("linear", json, 2, Buffer::from(ipc.clone())).unwrap();
+    let solved = solve_ipc("linear", json, 2, 1000, Buffer::from(stats)).unwrap();
+    let rows = crate::train::train_ipc(
+        &Trainer::new("linear", json).unwrap(),
+        TrainOptions { threads: 1, max_rows_per_group: 1000 },
+        Buffer::from(ipc.clone()),
+    )
+    .unwrap();
+    let (a, b) =
+        (read_stream(Buffer::from(solved)).unwrap(), read_stream(Buffer::from(rows)).unwrap());
+    assert_eq!(a.schema(), b.schema());
+    assert_eq!(a.num_rows(), 2);
+    for name in ["group", "status", "error", "rows", "converged", "iterations"] {
+        assert_eq!(
+            a.column_by_name(name).unwrap().to_data(),
+            b.column_by_name(name).unwrap().to_data(),
+            "{name}"
+        );
+    }
+    // The model of group 0 predicts as the row path's, within rounding.
+    let model = |batch: &arrow_array::RecordBatch| {
+        let m = batch
+            .column_by_name("model")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<BinaryArray>()
+            .unwrap()
+            .value(0)
+            .to_vec();
+        StoredModel::decode(&m).unwrap()
+    };
+    let (ma, mb) = (model(&a), model(&b));
+    let (la, lb) = (ma.get::<Linear>().unwrap(), mb.get::<Linear>().unwrap());
+    for (u, v) in la.coefficients.iter().zip(&lb.coefficients) {
+        assert!(rel(*u, *v) < 1e-9, "{u} vs {v}");
+    }
+    assert_eq!(ma.feature_names, vec!["a".to_string(), "b".to_string()]);
+    // Params the path does not take, and bad ones, are refused by name.
+    for (alg, json) in [("linear", r#"{"regParam": 0.1, "elasticNetParam": 0.5}"#), ("glm", "{}")] {
+        assert!(!applies(alg, json));
+        let e = accumulate_ipc(alg, json, 1, Buffer::from(ipc.clone())).unwrap_err();
+        assert!(matches!(e, Error::InvalidParam { .. }), "{e:?}");
+    }
+    assert!(applies("linear", r#"{"regParam": 0.0, "elasticNetParam": 0.5}"#));
+    let e = accumulate_ipc("linear", r#"{"regParam": -1}"#, 1, Buffer::from(ipc)).unwrap_err();
+    assert!(e.to_string().contains("regParam"), "{e}");
+}

@@ -1,0 +1,207 @@
+package manyfold.ml
+
+import java.io.ByteArrayOutputStream
+import java.nio.ByteBuffer
+import java.nio.channels.Channels
+
+import scala.collection.JavaConverters._
+import scala.collection.mutable.ArrayBuffer
+
+import manyfold.arrow.ArrowBatches
+import manyfold.jni.{NativeApi, NativeCalls}
+import org.apache.arrow.vector.{IntVector, VarBinaryVector, VectorSchemaRoot}
+import org.apache.arrow.vector.ipc.ArrowStreamWriter
+import org.apache.spark.{HashPartitioner, TaskContext}
+import org.apache.spark.rdd.RDD
+import org.apache.spark.sql.DataFrame
+import org.apache.spark.sql.catalyst.InternalRow
+import org.apache.spark.sql.catalyst.expressions.{
+  BoundReference,
+  Expression,
+  UnsafeProjection,
+  UnsafeRow
+}
+
+/**
+ * Linear models from sufficient statistics (docs/native-interface.md, "Sufficient statistics"):
+ * each map task reduces its rows of every group to exact per-group moments natively
+ * (`accumulateStats`), only those cross the shuffle, and each reduce task merges a group's partials
+ * and solves it (`solveStats`). Taken for linear regression without an L1 part (OLS, ridge) when no
+ * search, time or fold column is involved, unless `spark.manyfold.sufficientStats` is `off`.
+ */
+private[manyfold] object StatsTraining {
+
+  /** `auto` (the default): the statistics path wherever it applies; `off`: always the row path. */
+  val ConfKey = "spark.manyfold.sufficientStats"
+
+  /** Groups per native `solveStats` call. */
+  val SolveGroups: Int = 16384
+
+  /** Whether the statistics path trains this estimator exactly as the row path would. */
+  def applies(estimator: NativeEstimator[_], extras: GroupedTraining.Extras): Boolean =
+    extras.search.isEmpty && extras.time.isEmpty && extras.fold.isEmpty &&
+      NativeApi.get.statsApplies(estimator.algorithm, estimator.paramsJson)
+
+  /** [[applies]], and the path not turned off in `df`'s session. */
+  def enabled(
+      df: DataFrame,
+      estimator: NativeEstimator[_],
+      extras: GroupedTraining.Extras
+  ): Boolean =
+    df.sparkSession.conf.get(ConfKey, "auto").trim.toLowerCase match {
+      case "off" => false
+      case "auto" => applies(estimator, extras)
+      case other =>
+        throw new IllegalArgumentException(s"$ConfKey must be auto or off, got '$other'")
+    }
+
+  /**
+   * Map side on the unshuffled input (per partition: rows -> per-task group ids by key -> training
+   * batches of about `plan.batchRows` rows -> `accumulateStats` -> (key, stats)), then the (key,
+   * stats) pairs shuffled by key into `numPartitions`, then per reduce partition one `solveStats`
+   * call per [[SolveGroups]] groups.
+   */
+  def train(
+      selected: DataFrame,
+      plan: GroupedTraining.Plan,
+      numPartitions: Int
+  ): RDD[GroupedTraining.Trained] = {
+    val partials = selected.queryExecution.toRdd.mapPartitions(rows => accumulate(plan, rows))
+    partials
+      .partitionBy(new HashPartitioner(math.max(1, numPartitions)))
+      .mapPartitions(pairs => solve(plan, pairs))
+  }
+
+  private def threads: Int = Option(TaskContext.get).map(_.cpus()).getOrElse(1)
+
+  /** One partition's rows to (group key, statistics bytes), one pair per group and batch. */
+  def accumulate(
+      plan: GroupedTraining.Plan,
+      rows: Iterator[InternalRow]
+  ): Iterator[(UnsafeRow, Array[Byte])] = {
+    if (!rows.hasNext) return Iterator.empty
+    val k = plan.keyTypes.length
+    val keyOf = UnsafeProjection.create(plan.keyTypes.zipWithIndex.map { case (t, i) =>
+      BoundReference(i, t, nullable = true): Expression
+    })
+    val batch = plan.newBatch()
+    var closed = false
+    def close(): Unit = if (!closed) { closed = true; batch.close() }
+    Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
+    val ids = new java.util.HashMap[UnsafeRow, Integer]()
+    val keys = ArrayBuffer.empty[UnsafeRow]
+    val out = ArrayBuffer.empty[(UnsafeRow, Array[Byte])]
+
+    def flush(): Unit = if (batch.numRows > 0) {
+      val ipc = batch.writeIpc()
+      batch.clear()
+      val bytes =
+        try NativeCalls.accumulateStats(plan.algorithm, plan.paramsJson, threads, ipc.byteBuffer)
+        finally ipc.close()
+      readStats(bytes).foreach { case (g, stats) => out += ((keys(g), stats)) }
+      ids.clear()
+      keys.clear()
+    }
+
+    try {
+      rows.foreach { row =>
+        val key = keyOf(row)
+        var id = ids.get(key)
+        if (id == null) {
+          val copy = key.copy()
+          id = Integer.valueOf(keys.length)
+          ids.put(copy, id)
+          keys += copy
+        }
+        GroupedTraining.writeRow(plan, row, k, batch, batch.addRow(id.intValue))
+        if (batch.numRows >= plan.batchRows) flush()
+      }
+      flush()
+    } finally close()
+    out.iterator
+  }
+
+  /** A reduce partition's (key, statistics) pairs to one trained group per key. */
+  def solve(
+      plan: GroupedTraining.Plan,
+      pairs: Iterator[(UnsafeRow, Array[Byte])]
+  ): Iterator[GroupedTraining.Trained] = {
+    val byKey = new java.util.LinkedHashMap[UnsafeRow, ArrayBuffer[Array[Byte]]]()
+    pairs.foreach { case (key, stats) =>
+      var list = byKey.get(key)
+      if (list == null) {
+        list = ArrayBuffer.empty[Array[Byte]]
+        byKey.put(key, list)
+      }
+      list += stats
+    }
+    val out = ArrayBuffer.empty[GroupedTraining.Trained]
+    byKey.entrySet().asScala.iterator.grouped(SolveGroups).foreach { chunk =>
+      val keys = chunk.map(_.getKey).toIndexedSeq
+      val input = writeStats(chunk.map(_.getValue))
+      val results =
+        NativeCalls.solveStats(
+          plan.algorithm,
+          plan.paramsJson,
+          threads,
+          plan.maxRowsPerGroup,
+          input
+        )
+      ArrowBatches.readResults(results, plan.metricColumns).foreach { r =>
+        out += GroupedTraining.Trained(keys(r.group), r)
+      }
+    }
+    out.iterator
+  }
+
+  /** The `(group, stats)` rows of an `accumulateStats` result. */
+  private def readStats(bytes: Array[Byte]): Seq[(Int, Array[Byte])] = {
+    val out = ArrayBuffer.empty[(Int, Array[Byte])]
+    ArrowBatches.forEachBatch(bytes) { root =>
+      val group = root.getVector("group").asInstanceOf[IntVector]
+      val stats = root.getVector("stats").asInstanceOf[VarBinaryVector]
+      var i = 0
+      while (i < root.getRowCount) {
+        out += ((group.get(i), stats.get(i)))
+        i += 1
+      }
+    }
+    out
+  }
+
+  /**
+   * A `solveStats` input: row per partial, `group` the index of its group in `groups`, as an IPC
+   * stream in a direct buffer of exactly its size.
+   */
+  private def writeStats(groups: Seq[ArrayBuffer[Array[Byte]]]): ByteBuffer = {
+    val allocator = ArrowBatches.allocator.newChildAllocator("stats", 0, Long.MaxValue)
+    try {
+      val group = new IntVector("group", allocator)
+      val stats = new VarBinaryVector("stats", allocator)
+      val root = VectorSchemaRoot.of(group, stats)
+      try {
+        var row = 0
+        groups.zipWithIndex.foreach { case (partials, g) =>
+          partials.foreach { bytes =>
+            group.setSafe(row, g)
+            stats.setSafe(row, bytes)
+            row += 1
+          }
+        }
+        root.setRowCount(row)
+        val sink = new ByteArrayOutputStream()
+        val writer = new ArrowStreamWriter(root, null, Channels.newChannel(sink))
+        try {
+          writer.start()
+          writer.writeBatch()
+          writer.end()
+        } finally writer.close()
+        val bytes = sink.toByteArray
+        val direct = ByteBuffer.allocateDirect(bytes.length)
+        direct.put(bytes)
+        direct.flip()
+        direct
+      } finally root.close()
+    } finally allocator.close()
+  }
+}

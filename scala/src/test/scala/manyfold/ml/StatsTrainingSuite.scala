@@ -1,0 +1,121 @@
+package manyfold.ml
+
+import manyfold.SharedSpark
+import manyfold.jni.NativeCalls
+import manyfold.ml.regression.LinearRegression
+import org.apache.spark.sql.{DataFrame, Row}
+import org.apache.spark.sql.functions.rand
+import org.scalatest.funsuite.AnyFunSuite
+
+/**
+ * Linear regression from sufficient statistics (StatsTraining) against the row path
+ * (`spark.manyfold.sufficientStats=off`) on the same grouped data.
+ */
+class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
+
+  private def frame(): DataFrame = {
+    val rng = new scala.util.Random(17)
+    val rows = for {
+      g <- 0 until 30
+      i <- 0 until 40
+    } yield {
+      val x0 = 1e6 + rng.nextGaussian()
+      val x1 = rng.nextGaussian() * 3
+      val x2 = rng.nextDouble()
+      var y = 2.0 + 0.5 * g + 1.5 * (x0 - 1e6) - 0.25 * x1 + x2 + 0.1 * rng.nextGaussian()
+      var feature: java.lang.Double = x1
+      // Bad groups: a NaN label (group 3), a null feature (group 4).
+      if (g == 3 && i == 5) y = Double.NaN
+      if (g == 4 && i == 7) feature = null
+      (s"g$g", x0, feature, x2, y, 0.5 + rng.nextDouble())
+    }
+    // Too few rows for OLS (group "tiny": 2 rows, 3 features and an intercept).
+    val tiny = Seq(
+      ("tiny", 1.0, java.lang.Double.valueOf(2.0), 3.0, 1.0, 1.0),
+      ("tiny", 2.0, java.lang.Double.valueOf(1.0), 0.0, 2.0, 1.0)
+    )
+    spark.createDataFrame(rows ++ tiny).toDF("g", "x0", "x1", "x2", "y", "w").repartition(4)
+  }
+
+  private def estimator(reg: Double, weighted: Boolean): Grouped[_] = {
+    val lr = new LinearRegression().setRegParam(reg).setInputCols("x0", "x1", "x2").setLabelCol("y")
+    if (weighted) lr.setWeightCol("w")
+    Grouped(lr).setGroupCols("g")
+  }
+
+  private def fitTable(df: DataFrame, reg: Double, weighted: Boolean, mode: String): Array[Row] = {
+    val before = spark.conf.getOption(StatsTraining.ConfKey)
+    spark.conf.set(StatsTraining.ConfKey, mode)
+    try estimator(reg, weighted).fit(df).models.collect()
+    finally
+      before.fold(spark.conf.unset(StatsTraining.ConfKey))(spark.conf.set(StatsTraining.ConfKey, _))
+  }
+
+  private def coefficients(bytes: Array[Byte]): Array[Double] = {
+    val m = new LinearRegression().modelOf(bytes)
+    m.coefficients.toArray :+ m.intercept
+  }
+
+  for ((reg, weighted) <- Seq((0.0, false), (0.0, true), (0.3, true))) {
+    test(s"regParam $reg, weighted $weighted: the statistics path fits as the row path") {
+      val df = frame().cache()
+      val callsBefore = NativeCalls.accumulateStatsCalls
+      val stats = fitTable(df, reg, weighted, "auto")
+      assert(NativeCalls.accumulateStatsCalls > callsBefore, "the statistics path was not taken")
+      val trainsBefore = NativeCalls.trainGroupsCalls
+      val rows = fitTable(df, reg, weighted, "off")
+      assert(NativeCalls.trainGroupsCalls > trainsBefore)
+      assert(stats.map(_.getString(0)).toSeq == rows.map(_.getString(0)).toSeq)
+      for ((s, r) <- stats.zip(rows)) {
+        val key = s.getString(0)
+        for (c <- Seq("status", "error")) {
+          assert(s.getAs[String](c) == r.getAs[String](c), s"$key $c")
+        }
+        assert(s.getAs[Long]("rows") == r.getAs[Long]("rows"), key)
+        if (s.getAs[String]("status") == "ok") {
+          coefficients(s.getAs[Array[Byte]]("model"))
+            .zip(coefficients(r.getAs[Array[Byte]]("model")))
+            .foreach { case (a, b) =>
+              assert(math.abs(a - b) <= 1e-9 * math.abs(b), s"$key: $a vs $b")
+            }
+          for (m <- Seq("rmse", "r2")) {
+            val (a, b) = (s.getAs[Double](m), r.getAs[Double](m))
+            assert(math.abs(a - b) <= 1e-6 * math.abs(b), s"$key $m: $a vs $b")
+          }
+        }
+      }
+      val errors = stats.map(r => r.getString(0) -> r.getAs[String]("error")).toMap
+      assert(errors("g3") == "column 'y' has a NaN value")
+      assert(errors("g4") == "column 'x1' has a null value")
+      // A penalty makes two rows enough.
+      assert(reg > 0 || errors("tiny").contains("needs at least 4 rows, got 2"))
+      df.unpersist()
+    }
+  }
+
+  test("model bytes are bit-identical across partitionings and row orders") {
+    val df = frame().cache()
+    def bytes(d: DataFrame): Seq[(String, Seq[Byte])] =
+      fitTable(d, 0.1, weighted = true, "auto")
+        .map(r =>
+          r.getString(0) -> Option(r.getAs[Array[Byte]]("model")).map(_.toSeq).getOrElse(Nil)
+        )
+        .toSeq
+    val one = bytes(df.repartition(1))
+    assert(one == bytes(df.repartition(7)))
+    assert(one == bytes(df.orderBy(rand(5)).repartition(3)))
+    df.unpersist()
+  }
+
+  test("searches, an L1 part and an unknown mode keep to the row path or fail by name") {
+    val lasso = new LinearRegression().setRegParam(0.1).setElasticNetParam(1.0)
+    assert(!StatsTraining.applies(lasso, GroupedTraining.Extras()))
+    assert(StatsTraining.applies(new LinearRegression(), GroupedTraining.Extras()))
+    spark.conf.set(StatsTraining.ConfKey, "sometimes")
+    try {
+      val e =
+        intercept[IllegalArgumentException](fitTable(frame(), 0.0, weighted = false, "sometimes"))
+      assert(e.getMessage.contains(StatsTraining.ConfKey))
+    } finally spark.conf.unset(StatsTraining.ConfKey)
+  }
+}
