@@ -1,0 +1,115 @@
+// Many tiny groups on a small driver: E2E_GROUPS groups (default 200,000) of 5 rows, one linear
+// model each, trained, saved, loaded, counted and looked up on local[2] with a 512 MB driver heap
+// and spark.driver.maxResultSize far below the models table's size. The table stays distributed:
+// a collect of it (or of its model bytes) would exceed maxResultSize and fail the scenario, so
+// passing shows that fit, failOnGroupError, save, load and model(keys) never bring it to the
+// driver (transform is not used here).
+//
+// Run by tests/e2e/run.sh: spark-shell --driver-memory 512m --conf spark.driver.maxResultSize=4m
+// --jars <jar> -i many_groups.scala, with E2E_OUT (scratch directory). Success is exit code 0 and
+// the closing "E2E-PASS many-groups" line.
+
+import java.nio.file.{Files, Paths}
+
+import scala.collection.JavaConverters._
+
+import org.apache.spark.sql.SparkSession
+import org.apache.spark.sql.functions._
+
+import manyfold.ml.{Grouped, GroupedModel}
+import manyfold.ml.regression.{LinearRegression, LinearRegressionModel}
+
+object ManyGroupsE2E {
+  private def check(cond: Boolean, what: => String): Unit =
+    if (!cond) throw new AssertionError(s"e2e check failed: $what")
+
+  private def timed[T](what: String)(body: => T): T = {
+    val start = System.nanoTime
+    val out = body
+    println(f"e2e many-groups: $what in ${(System.nanoTime - start) / 1e9}%.1f s")
+    out
+  }
+
+  def run(spark: SparkSession): Unit = {
+    val groups = sys.env.getOrElse("E2E_GROUPS", "200000").toLong
+    val out = Paths.get(sys.env("E2E_OUT"), "many-groups")
+    val sc = spark.sparkContext
+    val maxResult = sc.getConf.getSizeAsBytes("spark.driver.maxResultSize")
+    val heap = Runtime.getRuntime.maxMemory
+    println(s"e2e many-groups: $groups groups, driver heap ${heap >> 20} MB, " +
+      s"maxResultSize ${maxResult >> 20} MB")
+    check(heap < (600L << 20), s"a small driver heap (${heap >> 20} MB)")
+
+    // Group g: y = 2x + g / 1000 on x = 0..4, except two groups with a NaN label.
+    val bad = Seq(groups / 3 + 7, groups / 2 + 1)
+    val df = spark
+      .range(0, groups * 5, 1, 4)
+      .select(
+        (col("id") % groups).as("g"),
+        (col("id") / groups).cast("long").cast("double").as("x")
+      )
+      .withColumn(
+        "y",
+        when(col("g").isin(bad: _*) && col("x") === 2.0, lit(Double.NaN))
+          .otherwise(col("x") * 2.0 + col("g") / 1000.0)
+      )
+    val lr = new LinearRegression().setInputCols(Array("x")).setLabelCol("y")
+    val model = timed("fit")(Grouped(lr).setGroupCols("g").fit(df))
+    check(model.numGroups == groups, s"numGroups ${model.numGroups}")
+    val stats = model.models
+      .agg(sum(length(col("model"))), sum(when(col("status") === "failed", 1).otherwise(0)))
+      .head()
+    val bytes = stats.getLong(0)
+    println(s"e2e many-groups: model bytes ${bytes >> 20} MB in total, ${bytes / groups} per model")
+    check(bytes > 4 * maxResult, s"the models ($bytes bytes) dwarf maxResultSize ($maxResult)")
+    check(stats.getLong(1) == 2, s"two failed groups, not ${stats.getLong(1)}")
+    // The guard is live: bringing the model bytes to the driver fails.
+    val collected =
+      try { model.models.select("model").collect(); "nothing" }
+      catch { case e: org.apache.spark.SparkException => e.getMessage }
+    check(collected.contains("maxResultSize"), s"a collect of the models gave $collected")
+
+    val m = timed("model(12345)")(model.model(12345L))
+    check(math.abs(m.coefficients(0) - 2.0) < 1e-9, s"slope ${m.coefficients}")
+    check(math.abs(m.intercept - 12.345) < 1e-9, s"intercept ${m.intercept}")
+    val failed =
+      try { model.model(bad.max); None }
+      catch { case e: IllegalStateException => Some(e.getMessage) }
+    check(failed.exists(_.contains(s"g=${bad.max}")), s"failed lookup: $failed")
+
+    timed("save")(model.write.overwrite().save(out.toString))
+    val files = Files.list(out.resolve("data")).iterator.asScala
+      .count(_.getFileName.toString.endsWith(".parquet"))
+    check(files > 1, s"the table is saved as it is partitioned: $files parquet files")
+    model.models.unpersist()
+    val loaded = timed("load (checks every model)") {
+      GroupedModel.load(out.toString).as[LinearRegressionModel]
+    }
+    check(loaded.numGroups == groups, s"loaded numGroups ${loaded.numGroups}")
+    val last = loaded.model(groups - 1)
+    check(math.abs(last.intercept - (groups - 1) / 1000.0) < 1e-6, s"last intercept ${last.intercept}")
+
+    val error =
+      try {
+        timed("fit with failOnGroupError") {
+          Grouped(lr).setGroupCols("g").setFailOnGroupError(true).fit(df)
+        }
+        None
+      } catch { case e: IllegalStateException => Some(e.getMessage) }
+    println(s"e2e many-groups: failOnGroupError: $error")
+    check(error.exists(_.startsWith(s"group g=${bad.min} failed")), s"failOnGroupError: $error")
+  }
+}
+
+val e2eStatus =
+  try {
+    ManyGroupsE2E.run(spark)
+    println("E2E-PASS many-groups")
+    0
+  } catch {
+    case t: Throwable =>
+      t.printStackTrace()
+      1
+  }
+spark.stop()
+System.exit(e2eStatus)
