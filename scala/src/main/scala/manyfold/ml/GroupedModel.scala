@@ -16,14 +16,13 @@ import org.json4s.JsonDSL._
  * One model per group, as [[Grouped]] trained them.
  *
  * [[models]] has one row per group, in no particular order (sort it by the group columns to list
- * them): the group columns (their names and types),
- * `model` (the model bytes; null if the group failed), `rows`, the training metrics (`rmse` and
- * `r2` for a regression, `accuracy` and `logLoss` for a classifier, `inertia` for k-means; null if
- * failed), for iterative algorithms `converged` (false: the fit stopped at maxIter without meeting
- * tol), `status` ("ok" or "failed"), `error` (why it failed; null if ok) and `trainingMillis`. It is
- * a distributed DataFrame, never collected by manyfold outside `transform`: after `fit` it is
- * persisted (memory and disk; `models.unpersist()` frees it), after `load` it reads the saved
- * parquet files.
+ * them): the group columns (their names and types), `model` (the model bytes; null if the group
+ * failed), `rows`, the training metrics (`rmse` and `r2` for a regression, `accuracy` and `logLoss`
+ * for a classifier, `inertia` for k-means; null if failed), for iterative algorithms `converged`
+ * (false: the fit stopped at maxIter without meeting tol), `status` ("ok" or "failed"), `error`
+ * (why it failed; null if ok) and `trainingMillis`. It is a distributed DataFrame, never collected
+ * by manyfold outside `transform`: after `fit` it is persisted (memory and disk;
+ * `models.unpersist()` frees it), after `load` it reads the saved parquet files.
  *
  * `transform` predicts each row with its group's model and adds the estimator's output columns
  * (prediction; for a classifier also probability and raw prediction). A row whose group is not in
@@ -102,8 +101,12 @@ final class GroupedModel[M <: NativeModel[M]] private[manyfold] (
     val described = GroupedModel.describeKey(cols, keys)
     val found = Jobs.describe(models.sparkSession, s"$jobName: looking up group $described") {
       models
-        .where(cols.zip(keys).map { case (c, v) => ModelsTable.column(models, c) <=> lit(v) }
-          .reduce(_ && _))
+        .where(
+          cols
+            .zip(keys)
+            .map { case (c, v) => ModelsTable.column(models, c) <=> lit(v) }
+            .reduce(_ && _)
+        )
         .select("model", "status", "error")
         .head(2)
     }
@@ -196,7 +199,8 @@ final class GroupedModel[M <: NativeModel[M]] private[manyfold] (
    * group's model decodes; remembers the table's figures.
    *
    * @throws IllegalArgumentException
-   *   for a missing column or a model that does not decode, naming the first such group in key order
+   *   for a missing column or a model that does not decode, naming the first such group in key
+   *   order
    */
   private[manyfold] def validate(context: String): Unit = {
     val names = models.schema.fieldNames.toSeq
@@ -252,32 +256,34 @@ object GroupedModel extends MLReadable[GroupedModel[_]] {
   private class GroupedModelWriter(instance: GroupedModel[_]) extends MLWriter {
     override protected def saveImpl(path: String): Unit = {
       val summary = instance.summary
-      ManyfoldMetadata.save(
-        instance,
-        path,
-        sc,
-        Some(
-          Grouped.estimatorMetadata(instance.estimator, sc) ~
-            ("numGroups" -> summary.numGroups) ~ ("modelBytesTotal" -> summary.modelBytes)
+      val groups = Jobs.groups(summary.numGroups)
+      Jobs.describe(sparkSession, s"${instance.jobName}: saving $groups to $path") {
+        ManyfoldMetadata.save(
+          instance,
+          path,
+          sc,
+          Some(
+            Grouped.estimatorMetadata(instance.estimator, sc) ~
+              ("numGroups" -> summary.numGroups) ~ ("modelBytesTotal" -> summary.modelBytes)
+          )
         )
-      )
-      // As partitioned: each task writes its part of the table.
-      Jobs.describe(sparkSession, s"${instance.jobName}: saving ${Jobs.groups(summary.numGroups)}") {
+        // As partitioned: each task writes its part of the table.
         instance.models.write.parquet(Grouped.dataPath(path))
       }
     }
   }
 
   private class GroupedModelReader extends MLReader[GroupedModel[_]] {
-    override def load(path: String): GroupedModel[_] = {
-      val metadata = ManyfoldMetadata.load(path, sc, classOf[GroupedModel[_]].getName)
-      val estimator = Grouped.estimatorFrom[Nothing](metadata.json, path)
-      // Read lazily: the files stay the table, checked once here by a distributed job.
-      val models = sparkSession.read.parquet(Grouped.dataPath(path))
-      val model = new GroupedModel[Nothing](metadata.uid, estimator, models)
-      metadata.setParams(model)
-      model.validate(s"the model saved at $path")
-      model
-    }
+    override def load(path: String): GroupedModel[_] =
+      Jobs.describe(sparkSession, s"manyfold GroupedModel: loading $path") {
+        val metadata = ManyfoldMetadata.load(path, sc, classOf[GroupedModel[_]].getName)
+        val estimator = Grouped.estimatorFrom[Nothing](metadata.json, path)
+        // Read lazily: the files stay the table, checked once here by a distributed job.
+        val models = sparkSession.read.parquet(Grouped.dataPath(path))
+        val model = new GroupedModel[Nothing](metadata.uid, estimator, models)
+        metadata.setParams(model)
+        model.validate(s"the model saved at $path")
+        model
+      }
   }
 }

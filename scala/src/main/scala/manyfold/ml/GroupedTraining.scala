@@ -75,8 +75,8 @@ private[manyfold] object GroupedTraining {
 
   /**
    * Trains one model per distinct value of `groupCols` (one model in all when empty): the outcomes,
-   * distributed and in no particular order, trained when the returned RDD is computed (run that
-   * job inside [[rethrowInvalidInput]]). Checks the input first: no job runs for a missing or
+   * distributed and in no particular order, trained when the returned RDD is computed (run that job
+   * inside [[rethrowInvalidInput]]). Checks the input first: no job runs for a missing or
    * non-numeric column, and an empty DataFrame fails before training.
    *
    * @throws IllegalArgumentException
@@ -100,7 +100,9 @@ private[manyfold] object GroupedTraining {
     val sorted = if (keys.isEmpty) shuffled else shuffled.sortWithinPartitions(keys: _*)
     val plan = plan0.copy(keyTypes = keyFields.map(_.dataType), maxRowsPerGroup = maxRowsPerGroup)
     // With adaptive execution, toRdd already runs the shuffle (as its own job).
-    rethrowInvalidInput(sorted.queryExecution.toRdd).mapPartitions(rows => trainPartition(plan, rows))
+    rethrowInvalidInput(sorted.queryExecution.toRdd).mapPartitions(rows =>
+      trainPartition(plan, rows)
+    )
   }
 
   /**

@@ -114,8 +114,8 @@ private[manyfold] object ModelsTable {
   final case class Checked(summary: Summary, firstBad: Option[(InternalRow, String)])
 
   /**
-   * Decodes every ok model of the table natively, in a distributed job: the summary of the table and
-   * the key values and error of the first (in key order) model that does not decode, if any.
+   * Decodes every ok model of the table natively, in a distributed job: the summary of the table
+   * and the key values and error of the first (in key order) model that does not decode, if any.
    */
   def check(models: DataFrame, keyFields: Seq[StructField]): (Summary, Option[(Row, String)]) = {
     val keyTypes = keyFields.map(_.dataType)

@@ -377,7 +377,13 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     val bytes = model.models.collect().flatMap(r => Option(r.getAs[Array[Byte]]("model")))
     assert(bytes.length == 200 && model.modelBytesTotal == bytes.map(_.length.toLong).sum)
     val m = model.model(123)
-    Close("group 123", m.coefficients.toArray.toSeq :+ m.intercept, Seq(2.0, -0.5, 123.0), 1e-8, 1.0)
+    Close(
+      "group 123",
+      m.coefficients.toArray.toSeq :+ m.intercept,
+      Seq(2.0, -0.5, 123.0),
+      1e-8,
+      1.0
+    )
     intercept[NoSuchElementException](model.model(500))
     val failed = intercept[IllegalStateException](model.model(-1))
     assert(failed.getMessage.contains("k=-1"), failed.getMessage)
@@ -389,7 +395,8 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     val listener = new SparkListener {
       override def onJobStart(job: SparkListenerJobStart): Unit =
         descriptions.add(
-          Option(job.properties).flatMap(p => Option(p.getProperty("spark.job.description")))
+          Option(job.properties)
+            .flatMap(p => Option(p.getProperty("spark.job.description")))
             .getOrElse("<none>")
         )
     }
@@ -401,6 +408,7 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
         .setGroupCols("k")
         .fit(manyGroups(30, 6))
       model.model(3)
+      new LinearRegression().setInputCols("a", "b").setLabelCol("y").fit(manyGroups(1, 30))
       intercept[IllegalStateException](
         Grouped(new LinearRegression().setInputCols("a", "b").setLabelCol("y"))
           .setGroupCols("k")
@@ -414,12 +422,14 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     assert(
       seen.forall(d =>
         d.startsWith("manyfold Grouped(LinearRegression)") ||
-          d.startsWith("manyfold GroupedModel(LinearRegression)")
+          d.startsWith("manyfold GroupedModel(LinearRegression)") ||
+          d == "manyfold LinearRegression: training one model"
       ),
       seen.mkString("\n")
     )
     assert(seen.contains("manyfold Grouped(LinearRegression) by k: training groups"), seen)
     assert(seen.contains("manyfold GroupedModel(LinearRegression): looking up group k=3"), seen)
+    assert(seen.contains("manyfold LinearRegression: training one model"), seen)
     assert(
       seen.contains(
         "manyfold Grouped(LinearRegression): 31 groups trained, finding the first failed group"

@@ -242,7 +242,27 @@ class PersistenceSuite extends AnyFunSuite with SharedSpark with BeforeAndAfterA
       .setGroupCols("k")
       .setNumPartitions(3)
       .fit(manyGroups(90))
-    model.write.save(path("grouped-partitioned"))
+    val descriptions = new java.util.concurrent.ConcurrentLinkedQueue[String]
+    val listener = new org.apache.spark.scheduler.SparkListener {
+      override def onJobStart(job: org.apache.spark.scheduler.SparkListenerJobStart): Unit =
+        descriptions.add(String.valueOf(job.properties.getProperty("spark.job.description")))
+    }
+    org.apache.spark.ListenerBusAccess.drain(spark.sparkContext)
+    spark.sparkContext.addSparkListener(listener)
+    try {
+      model.write.save(path("grouped-partitioned"))
+      GroupedModel.load(path("grouped-partitioned"))
+      org.apache.spark.ListenerBusAccess.drain(spark.sparkContext)
+    } finally spark.sparkContext.removeSparkListener(listener)
+    val seen = descriptions.asScala.toSet
+    assert(
+      seen.contains(
+        s"manyfold GroupedModel(LinearRegression): saving 90 groups to ${path("grouped-partitioned")}"
+      ) &&
+        seen.contains("manyfold GroupedModel(LinearRegression): checking the models") &&
+        seen.forall(_.startsWith("manyfold GroupedModel")),
+      seen
+    )
     val data = dir.resolve("grouped-partitioned").resolve("data")
     val files = Files.list(data).iterator.asScala.map(_.getFileName.toString)
     assert(files.count(_.endsWith(".parquet")) == 3)
