@@ -187,11 +187,10 @@ final class Grouped[M <: NativeModel[M]](
         ModelsTable.firstFailed(models, $(groupCols).toSeq)
       }
       models.unpersist()
-      first.foreach { case (key, error) =>
-        throw new IllegalStateException(
+      throw new IllegalStateException(first.fold(s"${Jobs.groups(summary.failedGroups)} failed") {
+        case (key, error) =>
           s"group ${GroupedModel.describeKey($(groupCols).toSeq, key)} failed: $error"
-        )
-      }
+      })
     }
     copyValues(
       new GroupedModel[M](uid, estimator.copy(ParamMap.empty), models, Some(summary))

@@ -7,7 +7,8 @@ import org.apache.spark.broadcast.Broadcast
 import org.apache.spark.ml.Model
 import org.apache.spark.ml.param.ParamMap
 import org.apache.spark.ml.util._
-import org.apache.spark.sql.{DataFrame, Dataset, Row, SparkSession}
+import org.apache.spark.sql.{Column, DataFrame, Dataset, Row, SparkSession}
+import org.apache.spark.sql.catalyst.expressions.Literal
 import org.apache.spark.sql.functions.{broadcast, col, lit}
 import org.apache.spark.sql.types._
 import org.json4s.JsonDSL._
@@ -104,7 +105,7 @@ final class GroupedModel[M <: NativeModel[M]] private[manyfold] (
         .where(
           cols
             .zip(keys)
-            .map { case (c, v) => ModelsTable.column(models, c) <=> lit(v) }
+            .map { case (c, v) => ModelsTable.column(models, c) <=> keyLiteral(c, v) }
             .reduce(_ && _)
         )
         .select("model", "status", "error")
@@ -121,6 +122,14 @@ final class GroupedModel[M <: NativeModel[M]] private[manyfold] (
       )
     }
     estimator.modelOf(row.getAs[Array[Byte]]("model"))
+  }
+
+  // A struct key is given as a Row, an array key as a Seq: typed as the column. Other values go
+  // through lit, so that Spark coerces them (an Int finds a long key).
+  private def keyLiteral(column: String, value: Any): Column = value match {
+    case _: Row | _: scala.collection.Seq[_] =>
+      new Column(Literal.create(value, models.schema(column).dataType))
+    case other => lit(other)
   }
 
   /**

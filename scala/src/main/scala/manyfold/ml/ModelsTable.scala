@@ -24,7 +24,7 @@ import org.apache.spark.sql.types._
  */
 private[manyfold] object ModelsTable {
 
-  /** What one pass over the table tells: groups, failed groups and the models' total bytes. */
+  /** What one pass over the table tells: groups, failed groups and the ok models' total bytes. */
   final case class Summary(numGroups: Long, failedGroups: Long, modelBytes: Long)
 
   /** The schema of the models table (see [[GroupedModel]] for its columns). */
@@ -82,7 +82,10 @@ private[manyfold] object ModelsTable {
       .agg(
         count(lit(1)),
         coalesce(sum(when(col("status") =!= GroupedTraining.Ok, 1L).otherwise(0L)), lit(0L)),
-        coalesce(sum(length(col("model")).cast(LongType)), lit(0L))
+        coalesce(
+          sum(when(col("status") === GroupedTraining.Ok, length(col("model")).cast(LongType))),
+          lit(0L)
+        )
       )
       .head()
     Summary(row.getLong(0), row.getLong(1), row.getLong(2))

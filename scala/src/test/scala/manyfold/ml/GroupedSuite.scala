@@ -368,6 +368,7 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
       .setGroupCols("k")
       .setNumPartitions(3)
       .fit(manyGroups(200, 6).union(manyGroups(1, 1).selectExpr("-1 AS k", "a", "b", "y")))
+    val trainings = NativeCalls.trainGroupsCalls
     assert(model.models.storageLevel == StorageLevel.MEMORY_AND_DISK)
     assert(model.models.rdd.getNumPartitions == 3)
     assert(model.numGroups == 201)
@@ -387,6 +388,8 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     intercept[NoSuchElementException](model.model(500))
     val failed = intercept[IllegalStateException](model.model(-1))
     assert(failed.getMessage.contains("k=-1"), failed.getMessage)
+    // The fit trained once, into the persisted table: using the table does not train again.
+    assert(NativeCalls.trainGroupsCalls == trainings)
     model.models.unpersist()
   }
 
@@ -436,5 +439,21 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
       ),
       seen
     )
+  }
+
+  test("model(keys) finds array and struct keys, given as a Seq and a Row") {
+    val df = manyGroups(3, 6).selectExpr(
+      "array(k, k + 1) AS arr",
+      "named_struct('id', k, 'name', CAST(k AS STRING)) AS st",
+      "a",
+      "b",
+      "y"
+    )
+    val model = Grouped(new LinearRegression().setInputCols("a", "b").setLabelCol("y"))
+      .setGroupCols("arr", "st")
+      .fit(df)
+    val m = model.model(Seq(2, 3), Row(2, "2"))
+    Close("group 2", m.coefficients.toArray.toSeq :+ m.intercept, Seq(2.0, -0.5, 2.0), 1e-8, 1.0)
+    intercept[NoSuchElementException](model.model(Seq(2, 4), Row(2, "2")))
   }
 }
