@@ -7,7 +7,9 @@
 //
 // Run by tests/e2e/run.sh: spark-shell --driver-memory 512m --jars <jar> -i many_groups.scala,
 // with E2E_OUT (scratch directory). Success is exit code 0 and the closing "E2E-PASS many-groups"
-// line.
+// line. E2E_GROUPS and E2E_MAX_HEAP_MB (default 600) scale it up by hand: 1,000,000 groups pass
+// with a 2 GB driver; with 512 MB a training task runs out of heap (it holds its partition's
+// outcomes, 125,000 here, while the table's cache is built).
 
 import java.nio.file.{Files, Paths}
 import java.util.concurrent.ConcurrentHashMap
@@ -38,7 +40,8 @@ object ManyGroupsE2E {
     val sc = spark.sparkContext
     val heap = Runtime.getRuntime.maxMemory
     println(s"e2e many-groups: $groups groups, driver heap ${heap >> 20} MB")
-    check(heap < (600L << 20), s"a small driver heap (${heap >> 20} MB)")
+    val maxHeapMb = sys.env.getOrElse("E2E_MAX_HEAP_MB", "600").toLong
+    check(heap < (maxHeapMb << 20), s"a driver heap under $maxHeapMb MB (${heap >> 20} MB)")
 
     // Bytes of task results that reached the driver, by job description.
     val stages = new ConcurrentHashMap[Int, String]
