@@ -9,6 +9,7 @@ import org.apache.spark.ml.param._
 import org.apache.spark.ml.util._
 import org.apache.spark.sql.Dataset
 import org.apache.spark.sql.types.{DoubleType, StructField, StructType}
+import org.apache.spark.storage.StorageLevel
 import org.json4s.{JObject, JValue}
 import org.json4s.JsonDSL._
 
@@ -111,8 +112,10 @@ trait GroupedParams extends Params {
  * The rows are shuffled by group and sorted within partitions; each task streams its rows into
  * Arrow batches of many groups (up to about 256k rows, cut at a group boundary) and trains each
  * batch with one native call, on `TaskContext.cpus()` threads. A group's rows must fit in the
- * memory of one task (at most `maxRowsPerGroup`). The outcomes are collected to the driver:
- * [[GroupedModel.models]] has one row per group.
+ * memory of one task (at most `maxRowsPerGroup`). The outcomes stay distributed:
+ * [[GroupedModel.models]] has one row per group, persisted where it was trained (memory and disk),
+ * in no particular order; nothing brings all the models to the driver. Each phase's Spark jobs are
+ * described (`manyfold Grouped(LinearRegression) by store: training groups`) in the Spark UI.
  *
  * A group whose data cannot be trained on (a null, NaN or infinite label or feature, a single
  * class, too few rows, more than `maxRowsPerGroup` rows) gets a `failed` row with the reason, and
@@ -146,37 +149,59 @@ final class Grouped[M <: NativeModel[M]](
   override def fit(dataset: Dataset[_]): GroupedModel[M] = {
     transformSchema(dataset.schema, logging = true)
     val df = dataset.toDF
+    val spark = df.sparkSession
+    val name = s"manyfold $label"
+    val by = s"$name by ${$(groupCols).mkString(", ")}"
     val plan = search.map(_.plan(df.schema, returnModels = false))
     val extras = plan.fold(GroupedTraining.Extras()) { p =>
       p.extras.copy(search = Some(GroupedTraining.SearchCall(p.searchJson, p.foldsJson)))
     }
-    val trained = GroupedTraining.train(
-      df,
-      $(groupCols).toSeq,
-      estimator,
-      $(maxRowsPerGroup),
-      $(numPartitions),
-      extras
-    )
+    val trained = Jobs.describe(spark, s"$by: checking the input, shuffling rows by group") {
+      GroupedTraining.train(
+        df,
+        $(groupCols).toSeq,
+        estimator,
+        $(maxRowsPerGroup),
+        $(numPartitions),
+        extras
+      )
+    }
     val keyFields = $(groupCols).toSeq.map(c => Schemas.field(df.schema, c, "group"))
-    val models = GroupedModel.modelsTable(
-      df.sparkSession,
-      keyFields,
-      estimator,
-      trained,
-      plan.map(Grouped.searchColumns).getOrElse(Nil)
-    )
-    if ($(failOnGroupError)) {
-      trained.find(_.result.status != GroupedTraining.Ok).foreach { t =>
-        val key = GroupedTraining.keyConverter(StructType(keyFields))(t.key)
-        throw new IllegalStateException(
-          s"group ${GroupedModel.describeKey($(groupCols).toSeq, key.toSeq)} failed: ${t.result.error}"
-        )
+    val models = ModelsTable
+      .of(spark, keyFields, estimator, trained, plan.map(Grouped.searchColumns).getOrElse(Nil))
+      .persist(StorageLevel.MEMORY_AND_DISK)
+    // Fit is eager, as Spark ML's: one job trains every group into the persisted table.
+    val summary =
+      try {
+        Jobs.describe(spark, s"$by: training groups") {
+          GroupedTraining.rethrowInvalidInput(ModelsTable.summarize(models))
+        }
+      } catch {
+        case e: Throwable =>
+          models.unpersist()
+          throw e
       }
+    if ($(failOnGroupError) && summary.failedGroups > 0) {
+      val trainedText = s"$name: ${Jobs.groups(summary.numGroups)} trained"
+      val first = Jobs.describe(spark, s"$trainedText, finding the first failed group") {
+        ModelsTable.firstFailed(models, $(groupCols).toSeq)
+      }
+      models.unpersist()
+      throw new IllegalStateException(first.fold(s"${Jobs.groups(summary.failedGroups)} failed") {
+        case (key, error) =>
+          s"group ${GroupedModel.describeKey($(groupCols).toSeq, key)} failed: $error"
+      })
     }
     copyValues(
-      new GroupedModel[M](uid, estimator.copy(ParamMap.empty), models).setParent(this)
+      new GroupedModel[M](uid, estimator.copy(ParamMap.empty), models, Some(summary))
+        .setParent(this)
     )
+  }
+
+  /** `Grouped(LinearRegression)`, or with a search `Grouped(NativeCrossValidator(SVC))`. */
+  private def label: String = {
+    val inner = estimator.getClass.getSimpleName
+    s"Grouped(${search.fold(inner)(s => s"${s.getClass.getSimpleName}($inner)")})"
   }
 
   override def transformSchema(schema: StructType): StructType = {

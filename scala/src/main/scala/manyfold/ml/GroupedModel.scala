@@ -1,25 +1,27 @@
 package manyfold.ml
 
-import scala.collection.JavaConverters._
 import scala.reflect.ClassTag
 
-import manyfold.arrow.GroupResult
-import manyfold.jni.NativeCalls
 import org.apache.spark.ml.Model
 import org.apache.spark.ml.param.ParamMap
 import org.apache.spark.ml.util._
-import org.apache.spark.sql.{DataFrame, Dataset, Row, SparkSession}
-import org.apache.spark.sql.functions.lit
+import org.apache.spark.sql.{Column, DataFrame, Dataset, Row}
+import org.apache.spark.sql.catalyst.expressions.Literal
+import org.apache.spark.sql.functions.{col, lit}
 import org.apache.spark.sql.types._
+import org.json4s.JsonDSL._
 
 /**
  * One model per group, as [[Grouped]] trained them.
  *
- * [[models]] has one row per group, sorted by group key: the group columns (their names and types),
- * `model` (the model bytes; null if the group failed), `rows`, the training metrics (`rmse` and
- * `r2` for a regression, `accuracy` and `logLoss` for a classifier, `inertia` for k-means; null if
- * failed), for iterative algorithms `converged` (false: the fit stopped at maxIter without meeting
- * tol), `status` ("ok" or "failed"), `error` (why it failed; null if ok) and `trainingMillis`.
+ * [[models]] has one row per group, in no particular order (sort it by the group columns to list
+ * them): the group columns (their names and types), `model` (the model bytes; null if the group
+ * failed), `rows`, the training metrics (`rmse` and `r2` for a regression, `accuracy` and `logLoss`
+ * for a classifier, `inertia` for k-means; null if failed), for iterative algorithms `converged`
+ * (false: the fit stopped at maxIter without meeting tol), `status` ("ok" or "failed"), `error`
+ * (why it failed; null if ok) and `trainingMillis`. It is a distributed DataFrame, never collected
+ * by manyfold outside `transform`: after `fit` it is persisted (memory and disk;
+ * `models.unpersist()` frees it), after `load` it reads the saved parquet files.
  *
  * `transform` predicts each row with its group's model and adds the estimator's output columns
  * (prediction; for a classifier also probability and raw prediction). A row whose group is not in
@@ -28,7 +30,8 @@ import org.apache.spark.sql.types._
 final class GroupedModel[M <: NativeModel[M]] private[manyfold] (
     override val uid: String,
     val estimator: NativeEstimator[M],
-    val models: DataFrame
+    val models: DataFrame,
+    known: Option[ModelsTable.Summary] = None
 ) extends Model[GroupedModel[M]]
     with GroupedParams
     with MLWritable {
@@ -36,33 +39,49 @@ final class GroupedModel[M <: NativeModel[M]] private[manyfold] (
   /** The group column names. */
   def groupColumns: Array[String] = $(groupCols)
 
-  @transient private lazy val table: Array[Row] = models.collect()
+  /** `manyfold GroupedModel(LinearRegression)`, how this model's Spark jobs are described. */
+  private def jobName: String = s"manyfold GroupedModel(${estimator.getClass.getSimpleName})"
 
-  @transient private lazy val okRows: Array[Row] =
-    table.filter(_.getAs[String]("status") == GroupedTraining.Ok)
+  // Groups, failed groups and model bytes: from training or the load check, else one query.
+  @transient @volatile private var summaryKnown: Option[ModelsTable.Summary] = known
 
-  @transient private lazy val byKey: Map[Seq[Any], Row] =
-    table.map(r => r.toSeq.take(groupColumns.length) -> r).toMap
+  private def summary: ModelsTable.Summary = summaryKnown.getOrElse {
+    val s = Jobs.describe(models.sparkSession, s"$jobName: counting groups") {
+      ModelsTable.summarize(models)
+    }
+    summaryKnown = Some(s)
+    s
+  }
 
-  /** The total bytes of the trained models (decides broadcast or shuffle in transform). */
-  @transient private[manyfold] lazy val modelBytesTotal: Long = NativePrediction.modelBytes(models)
+  /** The total size of the ok groups' model bytes (to choose how to join rows to models). */
+  private[manyfold] def modelBytesTotal: Long = summary.modelBytes
 
   /** The trained models broadcast for transform (made once per model object). */
   @transient private[manyfold] lazy val broadcastTable: NativePrediction.BroadcastGroups =
-    NativePrediction.broadcastGroups(this)
+    Jobs.describe(models.sparkSession, s"$jobName: collecting the models to broadcast them") {
+      NativePrediction.broadcastGroups(this)
+    }
 
   /** The number of features of the models (all groups share the columns); 0 if none trained. */
   @transient lazy val numFeatures: Int =
-    okRows.headOption
-      .map(r => estimator.modelOf(r.getAs[Array[Byte]]("model")).nativeNumFeatures)
-      .getOrElse(0)
+    Jobs.describe(models.sparkSession, s"$jobName: reading the number of features") {
+      models
+        .where(col("status") === GroupedTraining.Ok)
+        .select("model")
+        .head(1)
+        .headOption
+        .map(r => estimator.modelOf(r.getAs[Array[Byte]](0)).nativeNumFeatures)
+        .getOrElse(0)
+    }
 
   /** The number of groups, trained or failed. */
-  def numGroups: Int = table.length
+  def numGroups: Long = summary.numGroups
 
   /**
    * The model of one group, given its key values in the order of the group columns: a model of the
-   * estimator's type (a `LinearRegressionModel` for a `LinearRegression`, ...).
+   * estimator's type (a `LinearRegressionModel` for a `LinearRegression`, ...). A query of the
+   * models table (null-safe equality on the group columns, with Spark's type coercion: an Int finds
+   * a long key).
    *
    * @throws NoSuchElementException
    *   if no group has this key
@@ -75,16 +94,37 @@ final class GroupedModel[M <: NativeModel[M]] private[manyfold] (
       keys.length == cols.length,
       s"model(...) takes one value per group column (${cols.mkString(", ")}), got ${keys.length}"
     )
-    val row = byKey.getOrElse(
-      keys,
-      throw new NoSuchElementException(s"no group ${GroupedModel.describeKey(cols, keys)}")
-    )
+    val described = GroupedModel.describeKey(cols, keys)
+    val found = Jobs.describe(models.sparkSession, s"$jobName: looking up group $described") {
+      models
+        .where(
+          cols
+            .zip(keys)
+            .map { case (c, v) => ModelsTable.column(models, c) <=> keyLiteral(c, v) }
+            .reduce(_ && _)
+        )
+        .select("model", "status", "error")
+        .head(2)
+    }
+    if (found.isEmpty) throw new NoSuchElementException(s"no group $described")
+    if (found.length > 1) {
+      throw new IllegalStateException(s"the models table has several rows for group $described")
+    }
+    val row = found(0)
     if (row.getAs[String]("status") != GroupedTraining.Ok) {
       throw new IllegalStateException(
         s"group ${GroupedModel.describeKey(cols, keys)} failed: ${row.getAs[String]("error")}"
       )
     }
     estimator.modelOf(row.getAs[Array[Byte]]("model"))
+  }
+
+  // A struct key is given as a Row, an array key as a Seq: typed as the column. Other values go
+  // through lit, so that Spark coerces them (an Int finds a long key).
+  private def keyLiteral(column: String, value: Any): Column = value match {
+    case _: Row | _: scala.collection.Seq[_] =>
+      new Column(Literal.create(value, models.schema(column).dataType))
+    case other => lit(other)
   }
 
   /**
@@ -131,7 +171,14 @@ final class GroupedModel[M <: NativeModel[M]] private[manyfold] (
 
   private def quote(name: String): String = "`" + name.replace("`", "``") + "`"
 
-  /** Checks that the table has the expected columns and that every model decodes. */
+  /**
+   * Checks that the table has the expected columns and, in one distributed job, that every ok
+   * group's model decodes; remembers the table's figures.
+   *
+   * @throws IllegalArgumentException
+   *   for a missing column or a model that does not decode, naming the first such group in key
+   *   order
+   */
   private[manyfold] def validate(context: String): Unit = {
     val names = models.schema.fieldNames.toSeq
     val expected = groupColumns.toSeq ++ GroupedModel.resultColumns(estimator)
@@ -140,28 +187,22 @@ final class GroupedModel[M <: NativeModel[M]] private[manyfold] (
       s"$context: the models table has columns ${names.mkString(", ")}; expected " +
         expected.mkString(", ")
     )
-    try NativeCalls.closeModels(NativeCalls.openModels(okRows.map(_.getAs[Array[Byte]]("model"))))
-    catch {
-      case e: Exception =>
-        // Name the first group whose bytes do not decode.
-        okRows.foreach { r =>
-          try estimator.modelOf(r.getAs[Array[Byte]]("model")).validate("")
-          catch {
-            case _: Exception =>
-              val key =
-                GroupedModel.describeKey(groupColumns.toSeq, r.toSeq.take(groupColumns.length))
-              throw new IllegalArgumentException(
-                s"$context: the model of group $key cannot be decoded: ${e.getMessage}",
-                e
-              )
-          }
-        }
-        throw new IllegalArgumentException(s"$context: ${e.getMessage}", e)
+    val keyFields = groupColumns.toSeq.map(c => models.schema(c))
+    val (checked, bad) = Jobs.describe(models.sparkSession, s"$jobName: checking the models") {
+      ModelsTable.check(models, keyFields)
     }
+    bad.foreach { case (key, error) =>
+      throw new IllegalArgumentException(
+        s"$context: the model of group ${GroupedModel.describeKey(groupColumns.toSeq, key.toSeq)} " +
+          s"cannot be decoded: $error"
+      )
+    }
+    summaryKnown = Some(checked)
   }
 
   override def copy(extra: ParamMap): GroupedModel[M] =
-    copyValues(new GroupedModel[M](uid, estimator.copy(extra), models), extra).setParent(parent)
+    copyValues(new GroupedModel[M](uid, estimator.copy(extra), models, summaryKnown), extra)
+      .setParent(parent)
 
   override def write: MLWriter = new GroupedModel.GroupedModelWriter(this)
 }
@@ -186,63 +227,37 @@ object GroupedModel extends MLReadable[GroupedModel[_]] {
   private[manyfold] def describeKey(cols: Seq[String], values: Seq[Any]): String =
     cols.zip(values).map { case (c, v) => s"$c=$v" }.mkString(", ")
 
-  /** The models table of training outcomes (already sorted by key). */
-  private[manyfold] def modelsTable(
-      spark: SparkSession,
-      keyFields: Seq[StructField],
-      estimator: NativeEstimator[_],
-      trained: Array[GroupedTraining.Trained],
-      extra: Seq[(StructField, GroupResult => Any)] = Nil
-  ): DataFrame = {
-    val converged = if (estimator.info.iterative) Seq("converged") else Nil
-    val keySchema = StructType(keyFields.map(f => StructField(f.name, f.dataType, nullable = true)))
-    val schema = StructType(
-      keySchema.fields ++ Seq(
-        StructField("model", BinaryType, nullable = true),
-        StructField("rows", LongType, nullable = false)
-      ) ++ estimator.metricColumns.map(m => StructField(m, DoubleType, nullable = true)) ++
-        converged.map(StructField(_, BooleanType, nullable = true)) ++
-        Seq(
-          StructField("status", StringType, nullable = false),
-          StructField("error", StringType, nullable = true),
-          StructField("trainingMillis", DoubleType, nullable = false)
-        ) ++ extra.map(_._1)
-    )
-    val toKey = GroupedTraining.keyConverter(keySchema)
-    val rows = trained.map { case GroupedTraining.Trained(key, r) =>
-      Row.fromSeq(
-        toKey(key).toSeq ++ Seq(r.model, r.rows) ++ r.metrics.map(_.map(Double.box).orNull) ++
-          converged.map(_ => r.converged.map(Boolean.box).orNull) ++
-          Seq(r.status, r.error, r.trainMillis) ++ extra.map(_._2(r))
-      )
-    }
-    spark.createDataFrame(rows.toSeq.asJava, schema)
-  }
-
   private class GroupedModelWriter(instance: GroupedModel[_]) extends MLWriter {
     override protected def saveImpl(path: String): Unit = {
-      ManyfoldMetadata.save(
-        instance,
-        path,
-        sc,
-        Some(Grouped.estimatorMetadata(instance.estimator, sc))
-      )
-      instance.models.repartition(1).write.parquet(Grouped.dataPath(path))
+      val summary = instance.summary
+      val groups = Jobs.groups(summary.numGroups)
+      Jobs.describe(sparkSession, s"${instance.jobName}: saving $groups to $path") {
+        ManyfoldMetadata.save(
+          instance,
+          path,
+          sc,
+          Some(
+            Grouped.estimatorMetadata(instance.estimator, sc) ~
+              ("numGroups" -> summary.numGroups) ~ ("modelBytesTotal" -> summary.modelBytes)
+          )
+        )
+        // As partitioned: each task writes its part of the table.
+        instance.models.write.parquet(Grouped.dataPath(path))
+      }
     }
   }
 
   private class GroupedModelReader extends MLReader[GroupedModel[_]] {
-    override def load(path: String): GroupedModel[_] = {
-      val metadata = ManyfoldMetadata.load(path, sc, classOf[GroupedModel[_]].getName)
-      val estimator = Grouped.estimatorFrom[Nothing](metadata.json, path)
-      // The table is small (one row per group) and needed on the driver to predict: keep it
-      // in memory rather than re-reading the files at every use.
-      val stored = sparkSession.read.parquet(Grouped.dataPath(path))
-      val models = sparkSession.createDataFrame(stored.collect().toSeq.asJava, stored.schema)
-      val model = new GroupedModel[Nothing](metadata.uid, estimator, models)
-      metadata.setParams(model)
-      model.validate(s"the model saved at $path")
-      model
-    }
+    override def load(path: String): GroupedModel[_] =
+      Jobs.describe(sparkSession, s"manyfold GroupedModel: loading $path") {
+        val metadata = ManyfoldMetadata.load(path, sc, classOf[GroupedModel[_]].getName)
+        val estimator = Grouped.estimatorFrom[Nothing](metadata.json, path)
+        // Read lazily: the files stay the table, checked once here by a distributed job.
+        val models = sparkSession.read.parquet(Grouped.dataPath(path))
+        val model = new GroupedModel[Nothing](metadata.uid, estimator, models)
+        metadata.setParams(model)
+        model.validate(s"the model saved at $path")
+        model
+      }
   }
 }

@@ -6,12 +6,12 @@ import manyfold.arrow.{ArrowBatches, BatchBuilder, BatchColumn, FeatureLayout, G
 import manyfold.jni.NativeCalls
 import org.apache.spark.{SparkException, TaskContext}
 import org.apache.spark.ml.attribute.AttributeGroup
+import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.{Column, DataFrame, Row}
 import org.apache.spark.sql.catalyst.{CatalystTypeConverters, InternalRow}
 import org.apache.spark.sql.catalyst.expressions.{
   BoundReference,
   Expression,
-  InterpretedOrdering,
   UnsafeProjection,
   UnsafeRow
 }
@@ -74,12 +74,13 @@ private[manyfold] object GroupedTraining {
   )
 
   /**
-   * Trains one model per distinct value of `groupCols` (one model in all when empty) and returns
-   * the outcomes sorted by group key. Checks the input first: no job runs for a missing or
+   * Trains one model per distinct value of `groupCols` (one model in all when empty): the outcomes,
+   * distributed and in no particular order, trained when the returned RDD is computed (run that job
+   * inside [[rethrowInvalidInput]]). Checks the input first: no job runs for a missing or
    * non-numeric column, and an empty DataFrame fails before training.
    *
    * @throws IllegalArgumentException
-   *   for invalid input, including vectors of different sizes
+   *   for invalid input
    */
   def train(
       df: DataFrame,
@@ -88,16 +89,14 @@ private[manyfold] object GroupedTraining {
       maxRowsPerGroup: Long,
       numPartitions: Int,
       extras: Extras = Extras()
-  ): Array[Trained] = {
+  ): RDD[Trained] = {
     val keyFields = groupCols.map(c => Schemas.field(df.schema, c, "group"))
     val (selected, plan0) = select(df, groupCols, estimator, extras)
     val keys = groupCols.map(Schemas.column)
     if (StatsTraining.enabled(df, estimator, extras)) {
       val plan = plan0.copy(keyTypes = keyFields.map(_.dataType), maxRowsPerGroup = maxRowsPerGroup)
       val parts = if (numPartitions > 0) numPartitions else autoPartitions(selected)
-      val trained = rethrowInvalidInput(StatsTraining.train(selected, plan, parts).collect())
-      val ordering = InterpretedOrdering.forSchema(plan.keyTypes)
-      return trained.sortWith((a, b) => ordering.lt(a.key, b.key))
+      return StatsTraining.train(selected, plan, parts)
     }
     val shuffled =
       if (keys.isEmpty) selected.repartition(1)
@@ -105,11 +104,10 @@ private[manyfold] object GroupedTraining {
       else selected.repartition(autoPartitions(selected), keys: _*)
     val sorted = if (keys.isEmpty) shuffled else shuffled.sortWithinPartitions(keys: _*)
     val plan = plan0.copy(keyTypes = keyFields.map(_.dataType), maxRowsPerGroup = maxRowsPerGroup)
-    val trained = rethrowInvalidInput {
-      sorted.queryExecution.toRdd.mapPartitions(rows => trainPartition(plan, rows)).collect()
-    }
-    val ordering = InterpretedOrdering.forSchema(plan.keyTypes)
-    trained.sortWith((a, b) => ordering.lt(a.key, b.key))
+    // With adaptive execution, toRdd already runs the shuffle (as its own job).
+    rethrowInvalidInput(sorted.queryExecution.toRdd).mapPartitions(rows =>
+      trainPartition(plan, rows)
+    )
   }
 
   /**
@@ -219,7 +217,7 @@ private[manyfold] object GroupedTraining {
    * Task failures reach the driver wrapped in SparkException; an invalid input found on an executor
    * (vectors of different sizes) is rethrown as the IllegalArgumentException it is.
    */
-  private def rethrowInvalidInput[T](job: => T): T =
+  def rethrowInvalidInput[T](job: => T): T =
     try job
     catch {
       case e: SparkException =>

@@ -52,13 +52,22 @@ trait NativeEstimator[M <: NativeModel[M]]
    */
   override def fit(dataset: Dataset[_]): M = {
     transformSchema(dataset.schema, logging = true)
-    val trained = GroupedTraining.train(
-      dataset.toDF,
-      groupCols = Nil,
-      estimator = this,
-      maxRowsPerGroup = NativeEstimator.MaxRowsPerFit,
-      numPartitions = 1
-    )
+    val spark = dataset.sparkSession
+    val trained =
+      Jobs.describeIfOutermost(spark, s"manyfold ${getClass.getSimpleName}: training one model") {
+        GroupedTraining.rethrowInvalidInput {
+          GroupedTraining
+            .train(
+              dataset.toDF,
+              groupCols = Nil,
+              estimator = this,
+              maxRowsPerGroup = NativeEstimator.MaxRowsPerFit,
+              numPartitions = 1
+            )
+            .collect()
+        }
+      }
+    // A single model: its one outcome row comes to the driver.
     val result = trained.head.result
     if (result.rows > NativeEstimator.MaxRowsPerFit) {
       throw new IllegalStateException(

@@ -18,7 +18,7 @@ import org.apache.spark.sql.catalyst.expressions.{
   UnsafeProjection,
   UnsafeRow
 }
-import org.apache.spark.sql.functions.{col, sum, length => byteLength}
+import org.apache.spark.sql.functions.col
 import org.apache.spark.sql.manyfold.{BatchEval, BatchEvaluator, BatchFunction}
 import org.apache.spark.sql.types.{DataType, StructField, StructType, UserDefinedType}
 
@@ -154,15 +154,6 @@ private[manyfold] object NativePrediction {
     val table = GroupModels(rows.map(_._1), rows.map(_._2))
     val sc = model.models.sparkSession.sparkContext
     BroadcastGroups(sc.broadcast(table), rows.map(_._2.length.toLong).sum)
-  }
-
-  /** The total bytes of the ok models of a models table (one job). */
-  def modelBytes(models: DataFrame): Long = {
-    val row = models
-      .where(col("status") === GroupedTraining.Ok)
-      .agg(sum(byteLength(col("model"))))
-      .head()
-    if (row.isNullAt(0)) 0L else row.getLong(0)
   }
 
   // Rows and models hashed by the same key expressions into the same partitions; each task decodes

@@ -212,6 +212,31 @@ class GroupedBadInputSuite extends AnyFunSuite with SharedSpark {
     )
   }
 
+  test("failOnGroupError names the first failed group in key order across partitions") {
+    // 60 groups over 4 partitions; three fail, in different partitions as the hash deals them.
+    val names = (0 until 60).map(i => f"g$i%02d")
+    val rows = names.flatMap { g =>
+      val rows = boxed(good(g))
+      if (Set("g41", "g17", "g53")(g)) {
+        rows.updated(3, (g, Double.box(1.0), Double.box(Double.PositiveInfinity), Double.box(1.0)))
+      } else rows
+    }
+    val grouped = Grouped(lin).setGroupCols("g").setNumPartitions(4)
+    val partitionsOfFailed = grouped
+      .fit(frame(rows))
+      .models
+      .where(col("status") === "failed")
+      .select(org.apache.spark.sql.functions.spark_partition_id())
+      .distinct()
+      .count()
+    assert(partitionsOfFailed >= 2, "the failed groups should span partitions")
+    val e = intercept[IllegalStateException](grouped.setFailOnGroupError(true).fit(frame(rows)))
+    assert(
+      e.getMessage.startsWith("group g=g17 failed:") && e.getMessage.contains("'b'"),
+      e.getMessage
+    )
+  }
+
   test("vectors of different sizes are an IllegalArgumentException naming the column and sizes") {
     val schema = StructType(
       Seq(

@@ -9,12 +9,15 @@ import manyfold.arrow.{ArrowBatches, FeatureLayout}
 import manyfold.jni.NativeCalls
 import manyfold.ml.classification.LogisticRegression
 import manyfold.ml.regression.LinearRegression
+import org.apache.spark.ListenerBusAccess
 import org.apache.spark.ml.feature.VectorAssembler
 import org.apache.spark.ml.linalg.Vector
+import org.apache.spark.scheduler.{SparkListener, SparkListenerJobStart}
 import org.apache.spark.sql.{DataFrame, Row}
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.functions.col
 import org.apache.spark.sql.types._
+import org.apache.spark.storage.StorageLevel
 import org.apache.spark.unsafe.types.UTF8String
 import org.json4s.JValue
 import org.scalatest.funsuite.AnyFunSuite
@@ -40,7 +43,7 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
       val c = scalaCase(name)
       val df = groupedFrame(spark, c)
       val model = Grouped(linear(c)).setGroupCols("g").fit(df)
-      val table = model.models.collect()
+      val table = model.models.orderBy("g").collect()
       assert(
         model.models.columns.toSeq ==
           Seq("g", "model", "rows", "rmse", "r2", "converged", "status", "error", "trainingMillis")
@@ -265,7 +268,13 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     assert(model.numGroups == 8)
     // Sorted by key, nulls first as Spark sorts them.
     assert(
-      model.models.select("name").collect().take(2).map(_.getString(0)).toSeq == Seq(null, "x")
+      model.models
+        .orderBy("day", "store", "name")
+        .select("name")
+        .collect()
+        .take(2)
+        .map(_.getString(0))
+        .toSeq == Seq(null, "x")
     )
     val m = model.model(days(1), 2, null) // an Int key finds a long group
     Close("slope", Seq(m.coefficients(0), m.intercept), Seq(1.0, 20.0), 1e-9, 1.0)
@@ -301,6 +310,7 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
       .toDF("g", "a", "y")
     val model =
       Grouped(new LinearRegression().setInputCols("a").setLabelCol("y")).setGroupCols("g").fit(df)
+    Close("group ok", Seq(model.model("ok").coefficients(0)), Seq(2.05), 1e-9, 1.0)
     val unknown = intercept[NoSuchElementException](model.model("nope"))
     assert(unknown.getMessage.contains("g=nope"))
     intercept[IllegalArgumentException](model.model("ok", 1))
@@ -357,5 +367,99 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     val before = NativeCalls.predictCalls
     assert(model.transform(df).count() == 5000)
     assert(NativeCalls.predictCalls - before <= 2)
+  }
+
+  test("the models table stays distributed: persisted as trained, one row per group") {
+    val model = Grouped(new LinearRegression().setInputCols("a", "b").setLabelCol("y"))
+      .setGroupCols("k")
+      .setNumPartitions(3)
+      .fit(manyGroups(200, 6).union(manyGroups(1, 1).selectExpr("-1 AS k", "a", "b", "y")))
+    val trainings = NativeCalls.trainGroupsCalls
+    assert(model.models.storageLevel == StorageLevel.MEMORY_AND_DISK)
+    assert(model.models.rdd.getNumPartitions == 3)
+    assert(model.numGroups == 201)
+    assert(model.models.select("k").distinct().count() == 201)
+    assert(model.numFeatures == 2)
+    // The table's model bytes, summed independently.
+    val bytes = model.models.collect().flatMap(r => Option(r.getAs[Array[Byte]]("model")))
+    assert(bytes.length == 200 && model.modelBytesTotal == bytes.map(_.length.toLong).sum)
+    val m = model.model(123)
+    Close(
+      "group 123",
+      m.coefficients.toArray.toSeq :+ m.intercept,
+      Seq(2.0, -0.5, 123.0),
+      1e-8,
+      1.0
+    )
+    intercept[NoSuchElementException](model.model(500))
+    val failed = intercept[IllegalStateException](model.model(-1))
+    assert(failed.getMessage.contains("k=-1"), failed.getMessage)
+    // The fit trained once, into the persisted table: using the table does not train again.
+    assert(NativeCalls.trainGroupsCalls == trainings)
+    model.models.unpersist()
+  }
+
+  test("every job of a fit is described: manyfold, the estimator, the groups") {
+    val descriptions = new java.util.concurrent.ConcurrentLinkedQueue[String]
+    val listener = new SparkListener {
+      override def onJobStart(job: SparkListenerJobStart): Unit =
+        descriptions.add(
+          Option(job.properties)
+            .flatMap(p => Option(p.getProperty("spark.job.description")))
+            .getOrElse("<none>")
+        )
+    }
+    val sc = spark.sparkContext
+    ListenerBusAccess.drain(sc)
+    sc.addSparkListener(listener)
+    try {
+      val model = Grouped(new LinearRegression().setInputCols("a", "b").setLabelCol("y"))
+        .setGroupCols("k")
+        .fit(manyGroups(30, 6))
+      model.model(3)
+      new LinearRegression().setInputCols("a", "b").setLabelCol("y").fit(manyGroups(1, 30))
+      intercept[IllegalStateException](
+        Grouped(new LinearRegression().setInputCols("a", "b").setLabelCol("y"))
+          .setGroupCols("k")
+          .setFailOnGroupError(true)
+          .fit(manyGroups(30, 6).union(manyGroups(1, 1).selectExpr("-1 AS k", "a", "b", "y")))
+      )
+      ListenerBusAccess.drain(sc)
+    } finally sc.removeSparkListener(listener)
+    val seen = descriptions.asScala.toSeq
+    assert(seen.nonEmpty)
+    assert(
+      seen.forall(d =>
+        d.startsWith("manyfold Grouped(LinearRegression)") ||
+          d.startsWith("manyfold GroupedModel(LinearRegression)") ||
+          d == "manyfold LinearRegression: training one model"
+      ),
+      seen.mkString("\n")
+    )
+    assert(seen.contains("manyfold Grouped(LinearRegression) by k: training groups"), seen)
+    assert(seen.contains("manyfold GroupedModel(LinearRegression): looking up group k=3"), seen)
+    assert(seen.contains("manyfold LinearRegression: training one model"), seen)
+    assert(
+      seen.contains(
+        "manyfold Grouped(LinearRegression): 31 groups trained, finding the first failed group"
+      ),
+      seen
+    )
+  }
+
+  test("model(keys) finds array and struct keys, given as a Seq and a Row") {
+    val df = manyGroups(3, 6).selectExpr(
+      "array(k, k + 1) AS arr",
+      "named_struct('id', k, 'name', CAST(k AS STRING)) AS st",
+      "a",
+      "b",
+      "y"
+    )
+    val model = Grouped(new LinearRegression().setInputCols("a", "b").setLabelCol("y"))
+      .setGroupCols("arr", "st")
+      .fit(df)
+    val m = model.model(Seq(2, 3), Row(2, "2"))
+    Close("group 2", m.coefficients.toArray.toSeq :+ m.intercept, Seq(2.0, -0.5, 2.0), 1e-8, 1.0)
+    intercept[NoSuchElementException](model.model(Seq(2, 4), Row(2, "2")))
   }
 }

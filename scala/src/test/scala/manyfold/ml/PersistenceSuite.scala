@@ -77,7 +77,7 @@ class PersistenceSuite extends AnyFunSuite with SharedSpark with BeforeAndAfterA
         "x2"
       ) && loaded.estimator.getPredictionCol == "yhat"
     )
-    sameRows(model.models, loaded.models)
+    sameRows(model.models.orderBy("g"), loaded.models.orderBy("g"))
     for (g <- Seq("a", "b", "c", "d")) {
       assert(loaded.model(g).coefficients == model.model(g).coefficients)
       assert(loaded.model(g).intercept == model.model(g).intercept)
@@ -226,6 +226,73 @@ class PersistenceSuite extends AnyFunSuite with SharedSpark with BeforeAndAfterA
     tamper("grouped-corrupt", _.dropRight(1), col("g") === "odd")
     val e = intercept[IllegalArgumentException](GroupedModel.load(path("grouped-corrupt")))
     assert(e.getMessage.contains("g=odd") && e.getMessage.contains("grouped-corrupt"), e.getMessage)
+  }
+
+  private def manyGroups(groups: Int): DataFrame =
+    spark
+      .range(groups * 6L)
+      .selectExpr(
+        "CAST(id % " + groups + " AS INT) AS k",
+        "CAST(id DIV " + groups + " AS DOUBLE) AS a",
+        "CAST(id % " + groups + " AS DOUBLE) + 3.0 * CAST(id DIV " + groups + " AS DOUBLE) AS y"
+      )
+
+  test("GroupedModel: a table of several partitions is saved as several files, loaded lazily") {
+    val model = Grouped(new LinearRegression().setInputCols("a").setLabelCol("y"))
+      .setGroupCols("k")
+      .setNumPartitions(3)
+      .fit(manyGroups(90))
+    val descriptions = new java.util.concurrent.ConcurrentLinkedQueue[String]
+    val listener = new org.apache.spark.scheduler.SparkListener {
+      override def onJobStart(job: org.apache.spark.scheduler.SparkListenerJobStart): Unit =
+        descriptions.add(String.valueOf(job.properties.getProperty("spark.job.description")))
+    }
+    org.apache.spark.ListenerBusAccess.drain(spark.sparkContext)
+    spark.sparkContext.addSparkListener(listener)
+    try {
+      model.write.save(path("grouped-partitioned"))
+      GroupedModel.load(path("grouped-partitioned"))
+      org.apache.spark.ListenerBusAccess.drain(spark.sparkContext)
+    } finally spark.sparkContext.removeSparkListener(listener)
+    val seen = descriptions.asScala.toSet
+    assert(
+      seen.contains(
+        s"manyfold GroupedModel(LinearRegression): saving 90 groups to ${path("grouped-partitioned")}"
+      ) &&
+        seen.contains("manyfold GroupedModel(LinearRegression): checking the models") &&
+        seen.forall(_.startsWith("manyfold GroupedModel")),
+      seen
+    )
+    val data = dir.resolve("grouped-partitioned").resolve("data")
+    val files = Files.list(data).iterator.asScala.map(_.getFileName.toString)
+    assert(files.count(_.endsWith(".parquet")) == 3)
+    val meta = metadata("grouped-partitioned")
+    val bytes = model.models.collect().map(_.getAs[Array[Byte]]("model").length.toLong).sum
+    assert((meta \ "numGroups").extract[Long] == 90)
+    assert((meta \ "modelBytesTotal").extract[Long] == bytes)
+    val loaded = GroupedModel
+      .load(path("grouped-partitioned"))
+      .asInstanceOf[GroupedModel[LinearRegressionModel]]
+    assert(loaded.numGroups == 90 && loaded.modelBytesTotal == bytes)
+    assert(loaded.models.rdd.getNumPartitions > 1)
+    sameRows(model.models.orderBy("k"), loaded.models.orderBy("k"))
+    val m = loaded.model(42)
+    assert(math.abs(m.coefficients(0) - 3.0) < 1e-9 && math.abs(m.intercept - 42.0) < 1e-9)
+  }
+
+  test("a corrupt model in a table of several files: loading names the first corrupt group") {
+    val model = Grouped(new LinearRegression().setInputCols("a").setLabelCol("y"))
+      .setGroupCols("k")
+      .setNumPartitions(3)
+      .fit(manyGroups(60))
+    model.write.save(path("grouped-corrupt-many"))
+    tamper("grouped-corrupt-many", _.dropRight(3), col("k") === 37 || col("k") === 18)
+    val e = intercept[IllegalArgumentException](GroupedModel.load(path("grouped-corrupt-many")))
+    assert(
+      e.getMessage.contains("group k=18 cannot be decoded") &&
+        e.getMessage.contains("grouped-corrupt-many") && !e.getMessage.contains("k=37"),
+      e.getMessage
+    )
   }
 
   test("the released model format fixtures still load") {

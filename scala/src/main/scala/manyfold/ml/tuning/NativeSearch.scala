@@ -2,7 +2,7 @@ package manyfold.ml.tuning
 
 import scala.collection.JavaConverters._
 
-import manyfold.ml.GroupedTraining
+import manyfold.ml.{GroupedTraining, Jobs}
 import org.apache.hadoop.fs.Path
 import org.apache.spark.ml.{Estimator, Model}
 import org.apache.spark.ml.evaluation.Evaluator
@@ -65,7 +65,7 @@ abstract class NativeSearch[M <: NativeSearchModel[M]]
     val results = SearchResults(plan, outcome.fits)
     val best = plan.estimator.copy(plan.paramMaps(results.bestIndex))
     val sc = dataset.sparkSession.sparkContext
-    val bestModel = SearchRunner.withDescription(sc, s"manyfold $kind: refit of the best set") {
+    val bestModel = Jobs.describe(sc, s"manyfold $kind: refit of the best set") {
       best.fit(dataset).asInstanceOf[Model[_]]
     }
     val subModels =

@@ -4,8 +4,8 @@ import scala.collection.mutable
 
 import manyfold.arrow.{ArrowBatches, FitResult}
 import manyfold.jni.{NativeApi, NativeCalls}
-import manyfold.ml.GroupedTraining
-import org.apache.spark.{SparkContext, TaskContext}
+import manyfold.ml.{GroupedTraining, Jobs}
+import org.apache.spark.TaskContext
 import org.apache.spark.sql.DataFrame
 
 /**
@@ -46,7 +46,7 @@ private[manyfold] object SearchRunner {
         fits.indices.filter(_ % tasks == t).flatMap(i => Seq(fits(i)._1, fits(i)._2)).toArray
       }
       val (searchJson, foldsJson) = (plan.searchJson, plan.foldsJson)
-      val results = withDescription(sc, s"manyfold ${plan.kind}: ${plan.size}, $tasks tasks") {
+      val results = Jobs.describe(sc, s"manyfold ${plan.kind}: ${plan.size}, $tasks tasks") {
         sc.parallelize(perTask.toSeq, tasks)
           .mapPartitions { work =>
             val data = SearchData.handle(broadcast.id, broadcast.value, foldsJson)
@@ -62,14 +62,6 @@ private[manyfold] object SearchRunner {
       SearchData.release(broadcast.id)
       broadcast.destroy()
     }
-  }
-
-  /** Runs `job` with this Spark UI job description, restoring the previous one. */
-  def withDescription[T](sc: SparkContext, description: String)(job: => T): T = {
-    val previous = sc.getLocalProperty("spark.job.description")
-    sc.setJobDescription(description)
-    try job
-    finally sc.setJobDescription(previous)
   }
 
   /** One partition's rows as one Arrow IPC stream (none for an empty partition). */
