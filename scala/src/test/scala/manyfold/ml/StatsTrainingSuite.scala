@@ -46,7 +46,7 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
   private def fitTable(df: DataFrame, reg: Double, weighted: Boolean, mode: String): Array[Row] = {
     val before = spark.conf.getOption(StatsTraining.ConfKey)
     spark.conf.set(StatsTraining.ConfKey, mode)
-    try estimator(reg, weighted).fit(df).models.collect()
+    try estimator(reg, weighted).fit(df).models.orderBy("g").collect()
     finally
       before.fold(spark.conf.unset(StatsTraining.ConfKey))(spark.conf.set(StatsTraining.ConfKey, _))
   }
