@@ -3,7 +3,8 @@
 // The table stays distributed: a listener sums the bytes of task results that reach the driver
 // per job description, and every manyfold job (fit, failOnGroupError, save, load, model(keys))
 // must return less than a tenth of what a collect of the model bytes returns (measured here too).
-// transform is not used here.
+// Then E2E_SCORE_ROWS rows (default 1,000,000) are scored with the loaded model through the
+// shuffle join (the broadcast threshold lowered to 8 MB), checked against each group's line.
 //
 // Run by tests/e2e/run.sh: spark-shell --driver-memory 512m --jars <jar> -i many_groups.scala,
 // with E2E_OUT (scratch directory). Success is exit code 0 and the closing "E2E-PASS many-groups"
@@ -105,6 +106,29 @@ object ManyGroupsE2E {
     check(loaded.numGroups == groups, s"loaded numGroups ${loaded.numGroups}")
     val last = loaded.model(groups - 1)
     check(math.abs(last.intercept - (groups - 1) / 1000.0) < 1e-6, s"last intercept ${last.intercept}")
+
+    // Scoring: rows joined to their group's model by a shuffle (the models are over the
+    // broadcast threshold set here), each task decoding its groups' models once.
+    val scoreRows = sys.env.getOrElse("E2E_SCORE_ROWS", "1000000").toLong
+    spark.conf.set("spark.manyfold.predict.broadcastThreshold", (8L << 20).toString)
+    val toScore = spark
+      .range(0, scoreRows, 1, 8)
+      .select((col("id") % (groups + 10)).as("g"), (col("id") % 7).cast("double").as("x"))
+    val scored = loaded.transform(toScore)
+    val expected = col("x") * (lit(1.0) + col("g") % 1000 / 1000.0) + col("g") / 1000.0
+    val summary = timed(s"transform of $scoreRows rows") {
+      scored
+        .agg(
+          count(when(col("prediction").isNull, 1)).as("nulls"),
+          max(abs(col("prediction") - expected)).as("maxError"),
+          count(when(col("g") >= groups || col("g").isin(bad: _*), 1)).as("noModel")
+        )
+        .head()
+    }
+    println(s"e2e many-groups: scoring: $summary")
+    check(summary.getLong(0) == summary.getLong(2), s"null predictions exactly where no model: $summary")
+    check(summary.getDouble(1) < 1e-6, s"predictions equal the groups' lines: $summary")
+    spark.conf.unset("spark.manyfold.predict.broadcastThreshold")
 
     val error =
       try {
