@@ -47,7 +47,7 @@ fn data(logistic: bool) -> Columns {
     let (mut group, mut label, mut weight) = (Vec::new(), Vec::new(), Vec::new());
     let mut features = vec![Vec::new(); 3];
     for i in 0..201 {
-        let g = if i == 200 { 5 } else { (i % 5) as i32 };
+        let g = if i == 200 { 5 } else { i % 5 };
         let x: Vec<f64> = (0..3).map(|_| mix.unit() * 4.0 - 2.0).collect();
         let z = (g as f64 + 1.0) * x[0] - 0.5 * x[1] + 0.25 * x[2] + 0.3 * (mix.unit() - 0.5);
         group.push(g);
