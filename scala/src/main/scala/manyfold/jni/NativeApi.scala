@@ -55,6 +55,24 @@ final class NativeApi private () {
       batch: java.nio.ByteBuffer
   ): Array[Byte]
   @native def debugFail(kind: String): Unit
+
+  // Grouped training without a sort: a task's rows by group in a native group buffer
+  // (docs/native-interface.md, "Group buffer").
+  @native def openGroupBuffer(maxRowsPerGroup: Long): Long
+  @native def appendGroupRows(handle: Long, batch: java.nio.ByteBuffer): Unit
+  @native def trainGroupBuffer(
+      handle: Long,
+      algorithm: String,
+      paramsJson: String,
+      threads: Int
+  ): Array[Byte]
+  @native def searchGroupBuffer(
+      handle: Long,
+      searchJson: String,
+      foldsJson: String,
+      threads: Int
+  ): Array[Byte]
+  @native def closeGroupBuffer(handle: Long): Unit
 }
 
 object NativeApi {
