@@ -219,7 +219,18 @@ impl TrainBatch {
     /// `Ipc` for unreadable bytes; `Schema` for a column without a role or of the wrong type, a
     /// missing group or feature column, a null or out-of-range group index.
     pub fn from_ipc(bytes: Buffer) -> Result<Self> {
-        Self::from_record_batch(read_stream(bytes)?)
+        Self::from_ipc_with_groups(bytes, |rows| rows)
+    }
+
+    /// [`TrainBatch::from_ipc`] with group indices below `limit(rows)` rather than below the
+    /// batch's rows (a chunk of a group buffer carries ids of the whole task).
+    ///
+    /// # Errors
+    /// As [`TrainBatch::from_ipc`].
+    pub fn from_ipc_with_groups(bytes: Buffer, limit: impl Fn(usize) -> usize) -> Result<Self> {
+        let batch = read_stream(bytes)?;
+        let limit = limit(batch.num_rows());
+        Self::from_record_batch(batch, limit)
     }
 
     /// Decodes several IPC streams of one schema (the chunks of a search's data set) as one
@@ -241,19 +252,20 @@ impl TrainBatch {
         } else {
             arrow_select::concat::concat_batches(&schema, &batches)?
         };
-        Self::from_record_batch(batch)
+        let rows = batch.num_rows();
+        Self::from_record_batch(batch, rows)
     }
 
-    fn from_record_batch(batch: RecordBatch) -> Result<Self> {
+    fn from_record_batch(batch: RecordBatch, group_limit: usize) -> Result<Self> {
         use Role::*;
         let cols =
             ByRole::new(batch, &[Group, Label, Weight, Feature, Time, Fold], "training batch")?;
         let groups = cols
             .ints(Group)?
             .ok_or_else(|| Error::schema("a training batch needs a group column"))?;
-        // Group indices are 0..G-1 with G <= rows: anything else is a caller bug, and a huge
-        // index must not make `rows_by_group` allocate for it.
-        let n = groups.len();
+        // Group indices are 0..G-1 with G <= rows (or the caller's limit): anything else is a
+        // caller bug, and a huge index must not make `rows_by_group` allocate for it.
+        let n = group_limit;
         if groups.null_count() > 0 || groups.values().iter().any(|g| *g < 0 || *g as usize >= n) {
             return Err(Error::schema(
                 "group index column has a null, negative or out-of-range (>= rows) value",

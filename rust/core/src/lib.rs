@@ -6,6 +6,7 @@
 //! - [`batch`]: Arrow IPC batches in and out, columns found by role (docs/native-interface.md).
 //! - `rows`: a group's rows checked and put in the canonical order (training and searches).
 //! - [`search`]: many (parameter set, fold) fits over one data set; per-group search.
+//! - [`group_buffer`]: a task's rows by group, in any order, trained in one call.
 //! - [`train`]: one model per group of a training batch, groups in parallel on rayon.
 //! - [`metrics`]: training metrics by task, from each model's predictions.
 //! - [`evaluate`]: validation metrics of a search, equal to Spark's evaluators.
@@ -20,6 +21,7 @@ pub mod batch;
 pub mod describe;
 pub mod error;
 pub mod evaluate;
+pub mod group_buffer;
 pub mod metrics;
 pub mod model;
 pub mod params;

@@ -146,10 +146,15 @@ pub(crate) fn per_group<T: Send>(
 /// `Schema` if the batch does not fit the algorithm: no label for a supervised one, weights for
 /// one that takes none.
 pub(crate) fn check_batch(algorithm: &dyn DynAlgorithm, batch: &TrainBatch) -> Result<()> {
-    if algorithm.task().supervised() && batch.label.is_none() {
+    check_roles(algorithm, batch.label.is_some(), batch.weight.is_some())
+}
+
+/// [`check_batch`] from which columns there are.
+pub(crate) fn check_roles(algorithm: &dyn DynAlgorithm, label: bool, weight: bool) -> Result<()> {
+    if algorithm.task().supervised() && !label {
         return Err(Error::schema(format!("{} needs a label column", algorithm.name())));
     }
-    if batch.weight.is_some() && !algorithm.weights() {
+    if weight && !algorithm.weights() {
         return Err(Error::schema(format!("{} does not take sample weights", algorithm.name())));
     }
     Ok(())
@@ -175,7 +180,7 @@ pub(crate) fn check_group_size(rows: usize, max_rows: u64) -> Result<()> {
     Ok(())
 }
 
-fn train_group(
+pub(crate) fn train_group(
     trainer: &Trainer,
     batch: &TrainBatch,
     rows: &[u32],
@@ -201,7 +206,7 @@ pub(crate) fn fit_ordered(trainer: &Trainer, batch: &TrainBatch, order: &[u32]) 
     Ok(Fitted { bytes: stored.encode()?, metrics, convergence })
 }
 
-fn results_batch(trainer: &Trainer, outcomes: &[GroupOutcome]) -> Result<Vec<u8>> {
+pub(crate) fn results_batch(trainer: &Trainer, outcomes: &[GroupOutcome]) -> Result<Vec<u8>> {
     write_stream(&record_batch(results_columns(trainer, outcomes))?)
 }
 

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use manyfold_core::group_buffer::GroupBuffer;
 use manyfold_core::predict::ModelSet;
 use manyfold_core::search::SearchData;
 use manyfold_core::Error;
@@ -21,6 +22,14 @@ pub struct Handles<T> {
 
 pub static MODEL_SETS: Handles<ModelSet> = Handles::new("model set");
 pub static SEARCH_DATA: Handles<SearchData> = Handles::new("search data set");
+/// A Spark task's rows by group until it trains them (grouped training without a sort).
+pub static GROUP_BUFFERS: Handles<Mutex<GroupBuffer>> = Handles::new("group buffer");
+
+/// The buffer behind a handle, locked (a poisoned lock is taken over: the buffer's state is
+/// checked by its own methods).
+pub fn lock_buffer(buffer: &Mutex<GroupBuffer>) -> MutexGuard<'_, GroupBuffer> {
+    buffer.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 impl<T> Handles<T> {
     const fn new(what: &'static str) -> Self {
@@ -67,6 +76,19 @@ mod tests {
         let e = table.remove(h).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.contains("no open thing with handle"), "{e}");
         assert!(table.get(h).is_err() && table.get(-5).is_err());
+    }
+
+    #[test]
+    fn an_unknown_or_closed_group_buffer_is_a_clean_error() {
+        let h = GROUP_BUFFERS.insert(Mutex::new(GroupBuffer::new(10).unwrap()));
+        assert!(GROUP_BUFFERS.get(h).is_ok());
+        assert!(GROUP_BUFFERS.remove(h).is_ok());
+        let e = GROUP_BUFFERS.get(h).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("no open group buffer with handle"), "{e}");
+        assert!(GROUP_BUFFERS.remove(h).is_err() && GROUP_BUFFERS.get(0).is_err());
+        // A handle of another kind is not a group buffer.
+        let other: Handles<u8> = Handles::new("other");
+        assert!(GROUP_BUFFERS.get(other.insert(1)).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod errors;
 mod handles;
 
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow_buffer::Buffer;
 use jni::objects::{
@@ -16,6 +16,7 @@ use jni::objects::{
 use jni::sys::{jint, jlong};
 use jni::{Env, EnvUnowned};
 
+use manyfold_core::group_buffer::GroupBuffer;
 use manyfold_core::model::StoredModel;
 use manyfold_core::predict::{ModelSet, PredictOptions};
 use manyfold_core::registry;
@@ -24,7 +25,7 @@ use manyfold_core::train::{train_ipc, TrainOptions, Trainer};
 use manyfold_core::Error;
 
 use errors::{BridgeError, ThrowMapped};
-use handles::{MODEL_SETS, SEARCH_DATA};
+use handles::{lock_buffer, GROUP_BUFFERS, MODEL_SETS, SEARCH_DATA};
 
 type BridgeResult<T> = std::result::Result<T, BridgeError>;
 
@@ -385,4 +386,85 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_statsApplies<'local>(
         let params_json = string(env, &params_json, "paramsJson")?;
         Ok(manyfold_core::stats::applies(&algorithm, &params_json))
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grouped training without a sort: a task's rows by group in a native group buffer
+// (docs/native-interface.md, "Group buffer").
+// ---------------------------------------------------------------------------------------------
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_openGroupBuffer<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    max_rows_per_group: jlong,
+) -> jlong {
+    bridge(&mut env, |_| {
+        let max = train_options(0, max_rows_per_group)?.max_rows_per_group;
+        Ok(GROUP_BUFFERS.insert(Mutex::new(GroupBuffer::new(max)?)))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_appendGroupRows<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    handle: jlong,
+    batch: JByteBuffer<'local>,
+) {
+    bridge(&mut env, |env| {
+        let buffer = GROUP_BUFFERS.get(handle)?;
+        // SAFETY: see `direct_bytes`; the buffer copies the chunk's values and keeps nothing of it.
+        let batch = unsafe { direct_bytes(env, &batch, "batch")? };
+        lock_buffer(&buffer).append_ipc(batch)?;
+        Ok(())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_trainGroupBuffer<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    handle: jlong,
+    algorithm: JString<'local>,
+    params_json: JString<'local>,
+    n_threads: jint,
+) -> JByteArray<'local> {
+    bridge(&mut env, |env| {
+        let trainer = Trainer::new(
+            &string(env, &algorithm, "algorithm")?,
+            &string(env, &params_json, "paramsJson")?,
+        )?;
+        let buffer = GROUP_BUFFERS.get(handle)?;
+        let out = lock_buffer(&buffer).train_ipc(&trainer, threads(n_threads)?)?;
+        Ok(env.byte_array_from_slice(&out)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_searchGroupBuffer<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    handle: jlong,
+    search_json: JString<'local>,
+    folds_json: JString<'local>,
+    n_threads: jint,
+) -> JByteArray<'local> {
+    bridge(&mut env, |env| {
+        let search_json = string(env, &search_json, "searchJson")?;
+        let folds_json = string(env, &folds_json, "foldsJson")?;
+        let buffer = GROUP_BUFFERS.get(handle)?;
+        let out =
+            lock_buffer(&buffer).search_ipc(&search_json, &folds_json, threads(n_threads)?)?;
+        Ok(env.byte_array_from_slice(&out)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_closeGroupBuffer<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    handle: jlong,
+) {
+    bridge(&mut env, |_| Ok(GROUP_BUFFERS.remove(handle)?))
 }

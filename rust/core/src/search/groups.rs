@@ -42,6 +42,18 @@ pub fn search_groups_ipc(
     let folds = FoldSpec::from_json(folds_json)?;
     let batch = TrainBatch::from_ipc(batch)?;
     let searches = search_groups(&spec, &folds, options, &batch)?;
+    search_results_batch(&spec, searches)
+}
+
+/// The results batch of `trainGroups` for the searches' refits, plus `best_param` and
+/// `best_metric`.
+///
+/// # Errors
+/// `Ipc` if arrow cannot write it.
+pub(crate) fn search_results_batch(
+    spec: &SearchSpec,
+    searches: Vec<GroupSearch>,
+) -> Result<Vec<u8>> {
     let (outcomes, bests): (Vec<GroupOutcome>, Vec<Option<(usize, f64)>>) =
         searches.into_iter().map(|s| (s.outcome, s.best)).unzip();
     let mut columns = train::results_columns(&spec.trainers[0], &outcomes);
@@ -70,7 +82,7 @@ pub fn search_groups(
     Ok(outcomes.into_iter().map(|(outcome, best)| GroupSearch { outcome, best }).collect())
 }
 
-fn search_group(
+pub(crate) fn search_group(
     spec: &SearchSpec,
     folds: &FoldSpec,
     batch: &TrainBatch,

@@ -20,4 +20,5 @@ pub use data::SearchData;
 pub use fits::{FitOutcome, FoldFit};
 pub use folds::{FoldSpec, Split};
 pub use groups::{best_set, search_groups, search_groups_ipc, GroupSearch};
+pub(crate) use groups::{search_group, search_results_batch};
 pub use spec::SearchSpec;

@@ -5,7 +5,14 @@ import java.nio.channels.WritableByteChannel
 import scala.collection.JavaConverters._
 
 import org.apache.arrow.memory.BufferAllocator
-import org.apache.arrow.vector.{FieldVector, Float8Vector, IntVector, VectorSchemaRoot}
+import org.apache.arrow.memory.util.MemoryUtil
+import org.apache.arrow.vector.{
+  BaseFixedWidthVector,
+  FieldVector,
+  Float8Vector,
+  IntVector,
+  VectorSchemaRoot
+}
 import org.apache.arrow.vector.ipc.ArrowStreamWriter
 import org.apache.arrow.vector.types.FloatingPointPrecision
 import org.apache.arrow.vector.types.pojo.{ArrowType, FieldType}
@@ -19,6 +26,11 @@ import org.apache.arrow.vector.types.pojo.{ArrowType, FieldType}
  * Rows are written at explicit positions so that a caller can [[truncate]] (drop the rows of a
  * group that turned out too big) and overwrite. The builder owns a child allocator; [[close]] frees
  * everything and fails loudly if a buffer leaked.
+ *
+ * Filling is the hot loop of training (a value per row and column): [[addRow]] checks the capacity
+ * once per row (doubling every vector when full), and values and validity bits are then written
+ * straight into the vectors' off-heap buffers, with no per-value bounds check or reallocation test
+ * (Arrow's `setSafe`). Positions are checked against the rows added (`row < numRows`).
  */
 final class BatchBuilder private (
     indexColumn: BatchColumn,
@@ -67,6 +79,65 @@ final class BatchBuilder private (
 
   private var rows = 0
 
+  // Vectors hold room for `capacity` rows; the addresses of their buffers, refreshed on growth.
+  private val vectors: Array[BaseFixedWidthVector] = ((index +: columns.toSeq) ++ fold).toArray
+  private var capacity = 0
+  private val dataAddress = new Array[Long](vectors.length)
+  private val validityAddress = new Array[Long](vectors.length)
+  private val foldAt = vectors.length - 1 // the fold vector's position, when there is one
+
+  private def grow(): Unit = {
+    val target = math.max(BatchBuilder.InitialRows, 2 * capacity)
+    var i = 0
+    while (i < vectors.length) {
+      val v = vectors(i)
+      if (capacity == 0) v.allocateNew(target)
+      else while (v.getValueCapacity < target) v.reAlloc()
+      dataAddress(i) = v.getDataBuffer.memoryAddress()
+      validityAddress(i) = v.getValidityBuffer.memoryAddress()
+      i += 1
+    }
+    capacity = vectors.map(_.getValueCapacity).min
+  }
+
+  @inline private def setValid(vector: Int, row: Int): Unit = {
+    val at = validityAddress(vector) + (row >> 3)
+    MemoryUtil.UNSAFE.putByte(at, (MemoryUtil.UNSAFE.getByte(at) | (1 << (row & 7))).toByte)
+  }
+
+  @inline private def setInvalid(vector: Int, row: Int): Unit = {
+    val at = validityAddress(vector) + (row >> 3)
+    MemoryUtil.UNSAFE.putByte(at, (MemoryUtil.UNSAFE.getByte(at) & ~(1 << (row & 7))).toByte)
+  }
+
+  @inline private def checkRow(row: Int): Unit =
+    if (row < 0 || row >= rows) {
+      throw new IndexOutOfBoundsException(s"row $row of a batch of $rows rows")
+    }
+
+  @inline private def putDouble(vector: Int, row: Int, value: Double): Unit = {
+    checkRow(row)
+    MemoryUtil.UNSAFE.putDouble(dataAddress(vector) + 8L * row, value)
+    setValid(vector, row)
+  }
+
+  @inline private def putInt(vector: Int, row: Int, value: Int): Unit = {
+    checkRow(row)
+    MemoryUtil.UNSAFE.putInt(dataAddress(vector) + 4L * row, value)
+    setValid(vector, row)
+  }
+
+  @inline private def putNull(vector: Int, row: Int): Unit = {
+    checkRow(row)
+    setInvalid(vector, row)
+  }
+
+  private def nextRow(): Int = {
+    if (rows == capacity) grow()
+    rows += 1
+    rows - 1
+  }
+
   /** Rows written so far (after any [[truncate]]). */
   def numRows: Int = rows
 
@@ -75,27 +146,34 @@ final class BatchBuilder private (
 
   /** Appends a row with this index value; returns its position. Set its columns next. */
   def addRow(indexValue: Int): Int = {
-    index.setSafe(rows, 1, indexValue)
-    rows += 1
-    rows - 1
+    val at = nextRow()
+    putInt(0, at, indexValue)
+    at
   }
 
   /** Appends a row whose index is null; returns its position. */
   def addRowWithNullIndex(): Int = {
     require(indexNullable, s"the ${indexColumn.role} column is not nullable")
-    index.setSafe(rows, 0, 0)
-    rows += 1
-    rows - 1
+    val at = nextRow()
+    putNull(0, at)
+    at
   }
 
-  def setDouble(column: Int, row: Int, value: Double): Unit = columns(column).setSafe(row, 1, value)
+  /** Sets column `column` (0 = the first Float64 column) of a row added before. */
+  def setDouble(column: Int, row: Int, value: Double): Unit = putDouble(column + 1, row, value)
 
-  def setNull(column: Int, row: Int): Unit = columns(column).setSafe(row, 0, 0.0)
+  def setNull(column: Int, row: Int): Unit = putNull(column + 1, row)
 
   /** Sets the fold of a row (a builder made with a fold column). */
-  def setFold(row: Int, value: Int): Unit = fold.get.setSafe(row, 1, value)
+  def setFold(row: Int, value: Int): Unit = {
+    require(fold.isDefined, "this batch has no fold column")
+    putInt(foldAt, row, value)
+  }
 
-  def setFoldNull(row: Int): Unit = fold.get.setSafe(row, 0, 0)
+  def setFoldNull(row: Int): Unit = {
+    require(fold.isDefined, "this batch has no fold column")
+    putNull(foldAt, row)
+  }
 
   /** Forgets rows from position `n` on; later rows overwrite them. */
   def truncate(n: Int): Unit = {
@@ -109,10 +187,10 @@ final class BatchBuilder private (
    * The caller closes it.
    */
   def writeIpc(): IpcBuffer = {
-    val vectors: Seq[FieldVector] = (index +: columns.toSeq) ++ fold
-    vectors.foreach(_.setValueCount(rows))
+    val fields: Seq[FieldVector] = vectors.toSeq
+    fields.foreach(_.setValueCount(rows))
     // The root borrows the vectors: closing it would free them, so it is not closed.
-    val root = new VectorSchemaRoot(vectors.asJava)
+    val root = new VectorSchemaRoot(fields.asJava)
     root.setRowCount(rows)
     def writeTo(channel: WritableByteChannel): Unit = {
       val writer = new ArrowStreamWriter(root, null, channel)
@@ -142,29 +220,28 @@ final class BatchBuilder private (
    * vectors while the native call works on its IPC copy.
    */
   def release(): Unit = {
-    index.clear()
-    columns.foreach(_.clear())
-    fold.foreach(_.clear())
+    vectors.foreach(_.clear())
+    capacity = 0
     rows = 0
   }
 
-  /** Empties the builder, keeping its buffers for the next batch. */
+  /** Empties the builder, keeping its buffers (zeroed) for the next batch. */
   def clear(): Unit = {
-    index.reset()
-    columns.foreach(_.reset())
-    fold.foreach(_.reset())
+    vectors.foreach(_.reset())
     rows = 0
   }
 
   override def close(): Unit = {
-    index.close()
-    columns.foreach(_.close())
-    fold.foreach(_.close())
+    vectors.foreach(_.close())
+    capacity = 0
     allocator.close()
   }
 }
 
 object BatchBuilder {
+
+  /** Rows allocated at the first row; doubled whenever full. */
+  val InitialRows: Int = 4096
 
   /**
    * A training batch: the group index, then `columns` (label, weight, time, features) in this

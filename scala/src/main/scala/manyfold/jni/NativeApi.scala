@@ -79,6 +79,24 @@ final class NativeApi private () {
 
   /** Whether the statistics fit this algorithm and params exactly as `trainGroups` does. */
   @native def statsApplies(algorithm: String, paramsJson: String): Boolean
+
+  // Grouped training without a sort: a task's rows by group in a native group buffer
+  // (docs/native-interface.md, "Group buffer").
+  @native def openGroupBuffer(maxRowsPerGroup: Long): Long
+  @native def appendGroupRows(handle: Long, batch: java.nio.ByteBuffer): Unit
+  @native def trainGroupBuffer(
+      handle: Long,
+      algorithm: String,
+      paramsJson: String,
+      threads: Int
+  ): Array[Byte]
+  @native def searchGroupBuffer(
+      handle: Long,
+      searchJson: String,
+      foldsJson: String,
+      threads: Int
+  ): Array[Byte]
+  @native def closeGroupBuffer(handle: Long): Unit
 }
 
 object NativeApi {

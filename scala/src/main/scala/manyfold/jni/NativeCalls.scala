@@ -100,4 +100,52 @@ object NativeCalls {
     solveStatsCount.incrementAndGet()
     NativeApi.get.solveStats(algorithm, paramsJson, threads, maxRowsPerGroup, batch)
   }
+
+  // Grouped training without a sort (docs/native-interface.md, "Group buffer"). Training or
+  // searching a buffer counts as a `trainGroups` call.
+  private val openGroupBufferCount = new AtomicLong
+  private val closeGroupBufferCount = new AtomicLong
+  private val appendGroupRowsCount = new AtomicLong
+
+  def openGroupBufferCalls: Long = openGroupBufferCount.get
+  def closeGroupBufferCalls: Long = closeGroupBufferCount.get
+
+  /** Chunks of rows handed to group buffers in this JVM. */
+  def appendGroupRowsCalls: Long = appendGroupRowsCount.get
+
+  private[manyfold] def openGroupBuffer(maxRowsPerGroup: Long): Long = {
+    val handle = NativeApi.get.openGroupBuffer(maxRowsPerGroup)
+    openGroupBufferCount.incrementAndGet()
+    handle
+  }
+
+  private[manyfold] def appendGroupRows(handle: Long, batch: ByteBuffer): Unit = {
+    appendGroupRowsCount.incrementAndGet()
+    NativeApi.get.appendGroupRows(handle, batch)
+  }
+
+  private[manyfold] def trainGroupBuffer(
+      handle: Long,
+      algorithm: String,
+      paramsJson: String,
+      threads: Int
+  ): Array[Byte] = {
+    trainGroupsCount.incrementAndGet()
+    NativeApi.get.trainGroupBuffer(handle, algorithm, paramsJson, threads)
+  }
+
+  private[manyfold] def searchGroupBuffer(
+      handle: Long,
+      searchJson: String,
+      foldsJson: String,
+      threads: Int
+  ): Array[Byte] = {
+    trainGroupsCount.incrementAndGet()
+    NativeApi.get.searchGroupBuffer(handle, searchJson, foldsJson, threads)
+  }
+
+  private[manyfold] def closeGroupBuffer(handle: Long): Unit = {
+    closeGroupBufferCount.incrementAndGet()
+    NativeApi.get.closeGroupBuffer(handle)
+  }
 }

@@ -19,17 +19,17 @@ import org.apache.spark.sql.types.{DataType, DoubleType, StructType}
 
 /**
  * Training many models at once: the driver checks and plans, each executor task streams its rows
- * (shuffled by group key and sorted) into Arrow batches of many groups and makes one native
- * `trainGroups` call per batch. Used by [[Grouped]] and, with no group columns, by a single
- * [[NativeEstimator.fit]].
+ * (shuffled by group key, in no order within the partition) in Arrow chunks into a native group
+ * buffer, which sorts them into groups, and makes one native training call for all its groups. Used
+ * by [[Grouped]] and, with no group columns, by a single [[NativeEstimator.fit]].
  */
 private[manyfold] object GroupedTraining {
 
   val Ok = "ok"
   val Failed = "failed"
 
-  /** Rows per native call: a batch is flushed at the first group boundary after this many. */
-  val BatchRows: Int = 256 * 1024
+  /** Rows per chunk handed to the native group buffer: the most a task holds in Arrow at once. */
+  val BatchRows: Int = 64 * 1024
 
   /** One group's outcome; `key` holds the group column values (Spark's internal form). */
   final case class Trained(key: InternalRow, result: GroupResult)
@@ -102,10 +102,9 @@ private[manyfold] object GroupedTraining {
       if (keys.isEmpty) selected.repartition(1)
       else if (numPartitions > 0) selected.repartition(numPartitions, keys: _*)
       else selected.repartition(autoPartitions(selected), keys: _*)
-    val sorted = if (keys.isEmpty) shuffled else shuffled.sortWithinPartitions(keys: _*)
     val plan = plan0.copy(keyTypes = keyFields.map(_.dataType), maxRowsPerGroup = maxRowsPerGroup)
     // With adaptive execution, toRdd already runs the shuffle (as its own job).
-    rethrowInvalidInput(sorted.queryExecution.toRdd).mapPartitions(rows =>
+    rethrowInvalidInput(shuffled.queryExecution.toRdd).mapPartitions(rows =>
       trainPartition(plan, rows)
     )
   }
@@ -231,8 +230,17 @@ private[manyfold] object GroupedTraining {
     }
 
   /**
-   * Trains the groups of one partition, whose rows are (key columns..., [label], [weight],
-   * features...) sorted by key. Rows are copied into Arrow as they stream by; none is kept.
+   * Trains the groups of one partition, whose rows are (key columns..., [label], [weight], [time],
+   * [fold], features...) in any order. Each distinct key gets a per-task group id (in order of
+   * first appearance); rows are written into Arrow in chunks of `plan.batchRows` whose `group`
+   * column holds those ids, and each chunk is handed to a native group buffer, which copies its
+   * values into per-group columns, so that only one chunk lives on the JVM side. When the rows end,
+   * one native call trains (or searches) every group; the buffer is freed after it. A group's rows
+   * arrive in no fixed order, which does not matter: the native side fits them in a canonical
+   * order.
+   *
+   * A group over `plan.maxRowsPerGroup` rows fails: its first row over the limit is still sent (the
+   * buffer then frees the group's rows and keeps none of it), later ones are only counted.
    */
   def trainPartition(plan: Plan, rows: Iterator[InternalRow]): Iterator[Trained] = {
     if (!rows.hasNext) return Iterator.empty
@@ -241,84 +249,70 @@ private[manyfold] object GroupedTraining {
       BoundReference(i, t, nullable = true): Expression
     })
     val batch = plan.newBatch()
+    val handle =
+      try NativeCalls.openGroupBuffer(plan.maxRowsPerGroup)
+      catch { case e: Throwable => batch.close(); throw e }
     var closed = false
-    def close(): Unit = if (!closed) { closed = true; batch.close() }
+    def close(): Unit = if (!closed) {
+      closed = true
+      try NativeCalls.closeGroupBuffer(handle)
+      finally batch.close()
+    }
     Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
     val threads = Option(TaskContext.get).map(_.cpus()).getOrElse(1)
 
-    val out = ArrayBuffer.empty[Trained]
-    val batchKeys = ArrayBuffer.empty[UnsafeRow] // group index in the batch -> key
-    var current: UnsafeRow = null
-    var currentRows = 0L
-    var currentStart = 0
-    var oversized = false
+    val ids = new java.util.HashMap[UnsafeRow, Integer]
+    val keys = ArrayBuffer.empty[UnsafeRow] // group id -> key
+    var counts = new Array[Long](64) // group id -> rows seen
 
-    def endGroup(): Unit = if (current != null && oversized) {
-      val reason = s"group has more than maxRowsPerGroup=${plan.maxRowsPerGroup} rows"
-      val noMetrics = plan.metricColumns.map(_ => None)
-      out += Trained(
-        current,
-        GroupResult(-1, Failed, reason, null, currentRows, 0.0, None, None, noMetrics)
-      )
-    }
-
-    def flush(): Unit = if (batch.numRows > 0) {
+    def append(): Unit = if (batch.numRows > 0) {
       val ipc = batch.writeIpc()
-      batch.release()
-      val results =
-        try {
-          plan.search match {
-            case Some(search) =>
-              NativeCalls.searchGroups(
-                search.searchJson,
-                search.foldsJson,
-                threads,
-                plan.maxRowsPerGroup,
-                ipc.byteBuffer
-              )
-            case None =>
-              NativeCalls.trainGroups(
-                plan.algorithm,
-                plan.paramsJson,
-                threads,
-                plan.maxRowsPerGroup,
-                ipc.byteBuffer
-              )
-          }
-        } finally ipc.close()
-      ArrowBatches.readResults(results, plan.metricColumns).foreach { r =>
-        out += Trained(batchKeys(r.group), r)
-      }
-      batchKeys.clear()
+      batch.clear()
+      try NativeCalls.appendGroupRows(handle, ipc.byteBuffer)
+      finally ipc.close()
     }
 
     try {
       rows.foreach { row =>
         val key = keyOf(row)
-        if (current == null || key != current) {
-          endGroup()
-          if (batch.numRows >= plan.batchRows) flush()
-          current = key.copy()
-          currentRows = 0L
-          currentStart = batch.numRows
-          oversized = false
-          batchKeys += current
-        }
-        currentRows += 1
-        if (!oversized) {
-          if (currentRows > plan.maxRowsPerGroup) {
-            // The group's rows are dropped now rather than sent: its failure is known here.
-            oversized = true
-            batch.truncate(currentStart)
-            batchKeys.remove(batchKeys.length - 1)
-          } else {
-            writeRow(plan, row, k, batch, batch.addRow(batchKeys.length - 1))
+        val known = ids.get(key)
+        val id =
+          if (known != null) known.intValue
+          else {
+            val copy = key.copy()
+            val id = keys.length
+            ids.put(copy, id)
+            keys += copy
+            if (id == counts.length) counts = java.util.Arrays.copyOf(counts, 2 * id)
+            id
           }
+        counts(id) += 1
+        if (counts(id) - 1 <= plan.maxRowsPerGroup) {
+          writeRow(plan, row, k, batch, batch.addRow(id))
+          if (batch.numRows >= plan.batchRows) append()
         }
       }
-      endGroup()
-      flush()
+      append()
+      val results = plan.search match {
+        case Some(search) =>
+          NativeCalls.searchGroupBuffer(handle, search.searchJson, search.foldsJson, threads)
+        case None =>
+          NativeCalls.trainGroupBuffer(handle, plan.algorithm, plan.paramsJson, threads)
+      }
+      val noMetrics = plan.metricColumns.map(_ => None)
+      ArrowBatches
+        .readResults(results, plan.metricColumns)
+        .map { r =>
+          val n = counts(r.group)
+          if (n > plan.maxRowsPerGroup) {
+            val reason = s"group has more than maxRowsPerGroup=${plan.maxRowsPerGroup} rows"
+            Trained(
+              keys(r.group),
+              GroupResult(-1, Failed, reason, null, n, 0.0, None, None, noMetrics)
+            )
+          } else Trained(keys(r.group), r)
+        }
+        .iterator
     } finally close()
-    out.iterator
   }
 }

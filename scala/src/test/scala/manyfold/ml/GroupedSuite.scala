@@ -213,7 +213,7 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     } finally spark.conf.set("spark.sql.shuffle.partitions", before)
   }
 
-  test("a partition flushes a batch at the first group boundary after the row budget") {
+  test("a partition's rows, in any order, go to the group buffer in chunks and train in one call") {
     val plan = GroupedTraining.Plan(
       "linear",
       new LinearRegression().paramsJson,
@@ -225,19 +225,31 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
       maxRowsPerGroup = 100,
       batchRows = 25
     )
-    // 10 groups of 10 rows, sorted by key as the shuffle delivers them.
-    val rows = (0 until 10).iterator.flatMap { g =>
-      (0 until 10).iterator.map(i =>
-        InternalRow(UTF8String.fromString(f"g$g%02d"), 3.0 * i + g, i.toDouble)
+    // 10 groups of 10 rows (y = 3 x + g plus a wobble), in key order and interleaved.
+    val rows = (0 until 10).flatMap { g =>
+      (0 until 10).map(i =>
+        InternalRow(UTF8String.fromString(f"g$g%02d"), 3.0 * i + g + 0.01 * (i * i % 7), i.toDouble)
       )
     }
-    val before = NativeCalls.trainGroupsCalls
-    val trained = GroupedTraining.trainPartition(plan, rows).toSeq
-    // Batches close after 3 groups (30 rows >= 25): 3 + 3 + 3 + 1 groups.
-    assert(NativeCalls.trainGroupsCalls - before == 4)
-    assert(trained.map(_.key.getUTF8String(0).toString) == (0 until 10).map(g => f"g$g%02d"))
-    assert(trained.forall(t => t.result.status == "ok" && t.result.rows == 10))
-    assert(ArrowBatches.allocator.getAllocatedMemory == 0)
+    val interleaved =
+      (0 until 10).flatMap(i => (0 until 10).map(g => rows(10 * g + (i * 3 + g) % 10)))
+    def run(input: Seq[InternalRow]): Map[String, GroupedTraining.Trained] = {
+      val (calls, appends) = (NativeCalls.trainGroupsCalls, NativeCalls.appendGroupRowsCalls)
+      val (opened, closed) = (NativeCalls.openGroupBufferCalls, NativeCalls.closeGroupBufferCalls)
+      val trained = GroupedTraining.trainPartition(plan, input.iterator).toSeq
+      // 100 rows in chunks of 25: 4 chunks, one training call, the buffer closed.
+      assert(NativeCalls.trainGroupsCalls - calls == 1)
+      assert(NativeCalls.appendGroupRowsCalls - appends == 4)
+      assert(NativeCalls.openGroupBufferCalls - opened == 1)
+      assert(NativeCalls.closeGroupBufferCalls - closed == 1)
+      assert(ArrowBatches.allocator.getAllocatedMemory == 0)
+      trained.map(t => t.key.getUTF8String(0).toString -> t).toMap
+    }
+    val sorted = run(rows)
+    val mixed = run(interleaved)
+    assert(sorted.keySet == (0 until 10).map(g => f"g$g%02d").toSet)
+    assert(sorted.values.forall(t => t.result.status == "ok" && t.result.rows == 10))
+    for ((k, t) <- sorted) assert(mixed(k).result.model.sameElements(t.result.model), k)
   }
 
   test("group columns of several types (int, long, date, string, null) keep their types") {
