@@ -398,9 +398,12 @@ def main():
     md = report.markdown(res)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(md)
-    report.chart(res, os.path.join(args.out, "chart.png"))
+    written = "results.md, results.json"
+    if cases:  # the chart is about the training cases
+        report.chart(res, os.path.join(args.out, "chart.png"))
+        written += ", chart.png"
     print(md)
-    print(f"wrote {args.out}/results.md, results.json, chart.png ({res['wall_s']:.0f} s)")
+    print(f"wrote {args.out}/{written} ({res['wall_s']:.0f} s)")
     if args.smoke:
         problems = check_smoke(res)
         if problems:
