@@ -139,3 +139,52 @@ def tuning_parquet_path(cache_dir, name, make):
                        row_group_size=ROW_GROUP_ROWS)
         os.replace(tmp, path)
     return path
+
+
+# The inference cases' data (bench/inference.py): written in chunks, as 10,000,000 rows would not
+# fit in memory comfortably more than once.
+INFERENCE_CHUNK_ROWS = 1 << 20
+
+
+def inference_parquet_path(cache_dir, algorithm, rows, p, groups, seed, part):
+    """Rows of `groups` models (one model: groups = 1) drawn once from `seed`, the rows themselves
+    from (seed, part): `part` "train" and "score" are two samples of the same distribution.
+    Columns: `g` (int, uniform over the groups), `y` (as `generate`), `x0..x{p-1}` ~ N(0, 1).
+    Writes the data set once (atomically) and returns its path."""
+    name = f"infer-{algorithm}-{groups}g-{rows}x{p}-{part}-seed{seed}.parquet"
+    path = os.path.join(cache_dir, name)
+    if os.path.exists(path):
+        return path
+    os.makedirs(cache_dir, exist_ok=True)
+    models = np.random.default_rng(seed)
+    if algorithm == "logistic":
+        w = models.standard_normal((groups, p)) * (1.5 / np.sqrt(p))
+        b = models.standard_normal(groups) * 0.5
+    else:
+        w = models.standard_normal((groups, p))
+        b = models.standard_normal(groups)
+    rng = np.random.default_rng([seed, {"train": 1, "score": 2}[part]])
+    tmp = f"{path}.tmp-{os.getpid()}"
+    writer = None
+    try:
+        for start in range(0, rows, INFERENCE_CHUNK_ROWS):
+            n = min(INFERENCE_CHUNK_ROWS, rows - start)
+            g = rng.integers(0, groups, n, dtype=np.int32)
+            x = rng.standard_normal((n, p))
+            margin = np.einsum("ij,ij->i", x, w[g]) + b[g]
+            if algorithm == "logistic":
+                y = (rng.random(n) < 1.0 / (1.0 + np.exp(-margin))).astype(np.float64)
+            else:
+                y = margin + rng.standard_normal(n)
+            columns = {"g": g, "y": y}
+            for j, col in enumerate(feature_names(p)):
+                columns[col] = np.ascontiguousarray(x[:, j])
+            table = pa.table(columns)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+    finally:
+        if writer is not None:
+            writer.close()
+    os.replace(tmp, path)
+    return path

@@ -138,6 +138,12 @@ def tuning_markdown(searches):
     return lines
 
 
+def _inference_markdown(results):
+    import inference
+
+    return inference.markdown(results)
+
+
 def _cell(m):
     if not m or m.get("median_s") is None:
         return "–"
@@ -227,6 +233,7 @@ def markdown(res):
                          f"{t['sklearn_median_s']:.3g} s | {t['manyfold_over_sklearn']:.2f}× |")
         lines += ["", f"Decision values of the single fit within {svc['decision_max_gap']:.2g} "
                       f"(relative) of scikit-learn {svc['sklearn_version']}'s; one thread each."]
+    lines += _inference_markdown(res.get("inference", []))
     lines += tuning_markdown(res.get("tuning", []))
     lines += ["", "## Targets", ""]
     if res["smoke"]:

@@ -8,9 +8,11 @@ native floor (manyfold-core alone, rust/core/benches/native_floor.rs) runs first
 process, on the same shapes. Each method runs once untimed, then `--repeats` times. Writes
 results.json, results.md and chart.png into --out and prints the table and the targets (met or
 not: the benchmark reports, it does not fail on speed). With --smoke the shapes are tiny and
-the run fails if a case is missing or the models differ from scikit-learn's. The hyperparameter
-searches (bench/tuning.py) run last, in the same session, against Spark's CrossValidator,
-joblib-spark, scikit-learn and applyInPandas.
+the run fails if a case is missing or the models differ from scikit-learn's. The inference cases
+(bench/inference.py: predicting with fitted models, against Spark ML, a pandas UDF and
+applyInPandas with scikit-learn) follow the training cases, and the hyperparameter searches
+(bench/tuning.py) run last, in the same session, against Spark's CrossValidator, joblib-spark,
+scikit-learn and applyInPandas.
 """
 
 import argparse
@@ -28,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import data  # noqa: E402
+import inference  # noqa: E402
 import methods  # noqa: E402
 import report  # noqa: E402
 import tuning  # noqa: E402
@@ -76,7 +79,9 @@ def parse_args():
     ap.add_argument("--repeats", type=int, default=5, help="timed runs per method (after 1 warm)")
     ap.add_argument("--smoke", action="store_true", help="tiny shapes; check the harness")
     ap.add_argument("--cases", default="", help="comma-separated subset of case names")
-    ap.add_argument("--driver-memory", default="4g")
+    ap.add_argument("--driver-memory", default=None,
+                    help="default 4g, or 10g when a full-size inference case runs (its input is "
+                         "cached twice: 20 columns and a Vector column, about 4 GB)")
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                     help="an extra Spark setting, for every method alike (repeatable)")
@@ -334,6 +339,13 @@ def check_smoke(res):
                             f"{c['quality']}")
     if {c["name"] for c in res["tuning"]} != {c["name"] for c in tuning.cases(True, 0)}:
         problems.append("not every search ran")
+    for c in res["inference"]:
+        problems += [f"{c['name']}: no {k} times" for k in c["methods_order"]
+                     if not c["methods"].get(k, {}).get("median_s")]
+        if not c["quality"]["within_tolerance"]:
+            problems.append(f"{c['name']}: predictions differ between methods: {c['quality']}")
+    if {c["name"] for c in res["inference"]} != {c["name"] for c in inference.cases(True, 0)}:
+        problems.append("not every inference case ran")
     return problems
 
 
@@ -343,6 +355,10 @@ def main():
     wanted = set(filter(None, args.cases.split(",")))
     searches = [c for c in tuning.cases(args.smoke, args.seed)
                 if not wanted or c["name"] in wanted]
+    inferences = [c for c in inference.cases(args.smoke, args.seed)
+                  if not wanted or c["name"] in wanted]
+    if args.driver_memory is None:
+        args.driver_memory = "10g" if inferences and not args.smoke else "4g"
     started = datetime.datetime.now(datetime.timezone.utc)
     load_start = os.getloadavg()
     native = native_floor(cases, args.repeats) if cases else {}
@@ -359,18 +375,21 @@ def main():
     for c in cases:
         run_case(spark, pid, c, args, native)
     cases.sort(key=lambda c: [n for n, *_ in CASES].index(c["name"]))
+    inferred = [inference.run_case(spark, pid, c, args, measure) for c in inferences]
     searched = [run_tuning_case(spark, pid, c, args) for c in searches]
     res = {
         "date": started.strftime("%Y-%m-%d"), "started": started.isoformat(),
         "command": os.environ.get("BENCH_COMMAND") or shlex.join([os.path.basename(sys.executable)]
                                                                  + sys.argv),
         "smoke": args.smoke, "repeats": args.repeats, "environment": environment(spark, args),
-        "native_floor_threads": 2, "cases": cases, "svc_single": svc, "tuning": searched,
+        "native_floor_threads": 2, "cases": cases, "svc_single": svc, "inference": inferred,
+        "tuning": searched,
         "load_average_start": load_start,
         "load_average_end": os.getloadavg(),
         "wall_s": (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(),
     }
-    res["targets"] = report.targets(cases, svc) + report.tuning_targets(searched)
+    res["targets"] = (report.targets(cases, svc) + inference.targets(inferred)
+                      + report.tuning_targets(searched))
     spark.stop()
 
     os.makedirs(args.out, exist_ok=True)
@@ -379,9 +398,12 @@ def main():
     md = report.markdown(res)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(md)
-    report.chart(res, os.path.join(args.out, "chart.png"))
+    written = "results.md, results.json"
+    if cases:  # the chart is about the training cases
+        report.chart(res, os.path.join(args.out, "chart.png"))
+        written += ", chart.png"
     print(md)
-    print(f"wrote {args.out}/results.md, results.json, chart.png ({res['wall_s']:.0f} s)")
+    print(f"wrote {args.out}/{written} ({res['wall_s']:.0f} s)")
     if args.smoke:
         problems = check_smoke(res)
         if problems:
