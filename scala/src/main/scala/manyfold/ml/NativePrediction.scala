@@ -20,7 +20,16 @@ import org.apache.spark.sql.catalyst.expressions.{
 }
 import org.apache.spark.sql.functions.col
 import org.apache.spark.sql.manyfold.{BatchEval, BatchEvaluator, BatchFunction}
-import org.apache.spark.sql.types.{DataType, StructField, StructType, UserDefinedType}
+import org.apache.spark.sql.types.{
+  ByteType,
+  DataType,
+  IntegerType,
+  LongType,
+  ShortType,
+  StructField,
+  StructType,
+  UserDefinedType
+}
 
 /**
  * Vectorized prediction on Spark's internal rows. Each partition's rows go to the native library in
@@ -224,6 +233,60 @@ private[manyfold] object NativePrediction {
     override def open(): BatchEvaluator = new Evaluator(plan, models)
   }
 
+  /**
+   * Group keys -> model positions, read-only once built (shared by the tasks of a JVM). A single
+   * integral key column is looked up as a primitive long; other keys as UnsafeRows.
+   */
+  private sealed trait KeyIndex {
+
+    /** A lookup for one task, with its own key projection; -1 for a key without a model. */
+    def lookup(keyOf: UnsafeProjection): InternalRow => Int
+  }
+
+  private object KeyIndex {
+    private def integral(t: DataType): Boolean =
+      t == LongType || t == IntegerType || t == ShortType || t == ByteType
+
+    /** The index of `keys` (the i-th key -> model i). */
+    def apply(keyTypes: Seq[DataType], keys: Iterator[UnsafeRow]): KeyIndex =
+      keyTypes match {
+        case Seq(t) if integral(t) =>
+          val map = new mutable.LongMap[Int]()
+          var nullModel = -1
+          keys.zipWithIndex.foreach { case (key, i) =>
+            if (key.isNullAt(0)) nullModel = i else map.update(LongKeys.read(t, key), i)
+          }
+          new LongKeys(t, map, nullModel)
+        case _ =>
+          val map = new java.util.HashMap[UnsafeRow, Integer]()
+          keys.zipWithIndex.foreach { case (key, i) => map.put(key, i) }
+          new RowKeys(map)
+      }
+  }
+
+  private final class RowKeys(map: java.util.HashMap[UnsafeRow, Integer]) extends KeyIndex {
+    override def lookup(keyOf: UnsafeProjection): InternalRow => Int = { row =>
+      val i = map.get(keyOf(row))
+      if (i == null) -1 else i.intValue
+    }
+  }
+
+  private final class LongKeys(t: DataType, map: mutable.LongMap[Int], nullModel: Int)
+      extends KeyIndex {
+    override def lookup(keyOf: UnsafeProjection): InternalRow => Int = { row =>
+      if (row.isNullAt(0)) nullModel else map.getOrElse(LongKeys.read(t, row), -1)
+    }
+  }
+
+  private object LongKeys {
+    def read(t: DataType, row: InternalRow): Long = t match {
+      case LongType => row.getLong(0)
+      case IntegerType => row.getInt(0).toLong
+      case ShortType => row.getShort(0).toLong
+      case _ => row.getByte(0).toLong
+    }
+  }
+
   private final class Evaluator(plan: Plan, models: Models) extends BatchEvaluator {
     private val k = plan.keyTypes.length
     private val keyOf = UnsafeProjection.create(plan.keyTypes.zipWithIndex.map { case (t, i) =>
@@ -231,7 +294,7 @@ private[manyfold] object NativePrediction {
     })
 
     // The decoded models: cached per JVM, or (shuffled partitions) this task's own.
-    private val (handle, index, lease): (Long, java.util.Map[UnsafeRow, Integer], AutoCloseable) =
+    private val (handle, index, lease): (Long, KeyIndex, AutoCloseable) =
       models match {
         case OneModel(key, bytes) =>
           val l = ModelCache.acquire(
@@ -246,25 +309,29 @@ private[manyfold] object NativePrediction {
             total,
             () => {
               val t = table.value
-              val map = new java.util.HashMap[UnsafeRow, Integer](t.keys.length * 2)
-              t.keys.zipWithIndex.foreach { case (key, i) => map.put(key, i) }
-              ModelCache.Opened(NativeCalls.openModels(t.models), map)
+              val index = KeyIndex(plan.keyTypes, t.keys.iterator)
+              ModelCache.Opened(NativeCalls.openModels(t.models), index)
             }
           )
-          (l.handle, l.opened.index.asInstanceOf[java.util.Map[UnsafeRow, Integer]], l)
+          (l.handle, l.opened.index.asInstanceOf[KeyIndex], l)
         case PartitionModels(rows, keys) =>
-          val map = new java.util.HashMap[UnsafeRow, Integer]()
           val bytes = mutable.ArrayBuffer.empty[Array[Byte]]
           val toKey = UnsafeProjection.create(plan.keyTypes.zipWithIndex.map { case (t, i) =>
             BoundReference(i, t, nullable = true): Expression
           })
-          rows.foreach { r =>
-            map.put(toKey(r).copy(), bytes.length)
-            bytes += r.getBinary(keys)
-          }
+          val index = KeyIndex(
+            plan.keyTypes,
+            rows.map { r =>
+              bytes += r.getBinary(keys)
+              toKey(r).copy()
+            }
+          )
           val h = NativeCalls.openModels(bytes.toArray)
-          (h, map, () => NativeCalls.closeModels(h))
+          (h, index, () => NativeCalls.closeModels(h))
       }
+
+    // This task's lookup of a row's model (its own projection: the index is shared by tasks).
+    private val lookup: InternalRow => Int = if (k == 0) _ => 0 else index.lookup(keyOf)
 
     private val batch =
       try BatchBuilder.prediction(plan.layout.names)
@@ -275,12 +342,8 @@ private[manyfold] object NativePrediction {
     private val vectorType = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
 
     override def add(inputs: InternalRow): Unit = {
-      val at =
-        if (k == 0) batch.addRow(0)
-        else {
-          val i = index.get(keyOf(inputs))
-          if (i == null) batch.addRowWithNullIndex() else batch.addRow(i.intValue)
-        }
+      val i = lookup(inputs)
+      val at = if (i < 0) batch.addRowWithNullIndex() else batch.addRow(i)
       ArrowBatches.writeFeatures(inputs, k, plan.layout, batch, 0, at)
     }
 

@@ -27,12 +27,20 @@ import org.apache.spark.sql.catalyst.expressions.{
  * each map task reduces its rows of every group to exact per-group moments natively
  * (`accumulateStats`), only those cross the shuffle, and each reduce task merges a group's partials
  * and solves it (`solveStats`). Taken for linear regression without an L1 part (OLS, ridge) when no
- * search, time or fold column is involved, unless `spark.manyfold.sufficientStats` is `off`.
+ * search, time or fold column is involved and `spark.manyfold.sufficientStats` is `auto`. Off by
+ * default: the exact accumulation costs about three times the row path's time on small groups
+ * (10,000 groups of 100 rows x 5 features: 2.4 s against 0.74 s here).
  */
 private[manyfold] object StatsTraining {
 
-  /** `auto` (the default): the statistics path wherever it applies; `off`: always the row path. */
+  /** `auto`: the statistics path wherever it applies; `off` (the default): always the row path. */
   val ConfKey = "spark.manyfold.sufficientStats"
+
+  /**
+   * Rows per native `accumulateStats` call: a group gets one partial per call, so larger batches
+   * send fewer partials through the shuffle.
+   */
+  val StatsBatchRows: Int = 1 << 20
 
   /** Groups per native `solveStats` call. */
   val SolveGroups: Int = 16384
@@ -48,7 +56,7 @@ private[manyfold] object StatsTraining {
       estimator: NativeEstimator[_],
       extras: GroupedTraining.Extras
   ): Boolean =
-    df.sparkSession.conf.get(ConfKey, "auto").trim.toLowerCase match {
+    df.sparkSession.conf.get(ConfKey, "off").trim.toLowerCase match {
       case "off" => false
       case "auto" => applies(estimator, extras)
       case other =>
@@ -57,7 +65,7 @@ private[manyfold] object StatsTraining {
 
   /**
    * Map side on the unshuffled input (per partition: rows -> per-task group ids by key -> training
-   * batches of about `plan.batchRows` rows -> `accumulateStats` -> (key, stats)), then the (key,
+   * batches of about [[StatsBatchRows]] rows -> `accumulateStats` -> (key, stats)), then the (key,
    * stats) pairs shuffled by key into `numPartitions`, then per reduce partition one `solveStats`
    * call per [[SolveGroups]] groups.
    */
@@ -114,7 +122,7 @@ private[manyfold] object StatsTraining {
           keys += copy
         }
         GroupedTraining.writeRow(plan, row, k, batch, batch.addRow(id.intValue))
-        if (batch.numRows >= plan.batchRows) flush()
+        if (batch.numRows >= StatsBatchRows) flush()
       }
       flush()
     } finally close()
