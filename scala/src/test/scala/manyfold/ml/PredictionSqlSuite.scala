@@ -7,7 +7,7 @@ import manyfold.ml.regression.LinearRegression
 import org.apache.spark.ml.feature.VectorAssembler
 import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.sql.{AnalysisException, DataFrame, Row}
-import org.apache.spark.sql.functions.col
+import org.apache.spark.sql.functions.{col, lit, when}
 import org.scalatest.funsuite.AnyFunSuite
 
 /** Columnar transform paths and models as SQL functions. */
@@ -118,6 +118,32 @@ class PredictionSqlSuite extends AnyFunSuite with SharedSpark {
     assert(shuffled.columns.toSeq == grouped.transform(scored).columns.toSeq)
     assert(predictions(shuffled, "prediction") == broadcast)
     assert(broadcast.count(_._2 == null) == 2)
+  }
+
+  test("a null group key has its own model, broadcast or shuffled") {
+    val df = sales(3, 40).withColumn(
+      "store",
+      when(col("store") === 2L, lit(null).cast("long")).otherwise(col("store"))
+    )
+    val grouped =
+      Grouped(new LinearRegression().setInputCols("price", "promo").setLabelCol("sales"))
+        .setGroupCols("store")
+        .fit(df)
+    val nullModel = grouped.model(null)
+    def check(out: DataFrame): Unit = {
+      val rows = out.where(col("store").isNull).collect()
+      assert(rows.length == 40)
+      rows.foreach { r =>
+        val x = org.apache.spark.ml.linalg.Vectors
+          .dense(r.getAs[Double]("price"), r.getAs[Double]("promo"))
+        assert(r.getAs[Double]("prediction") == nullModel.predict(x))
+      }
+      assert(out.where(col("prediction").isNull).count() == 0)
+    }
+    check(grouped.transform(df))
+    spark.conf.set("spark.manyfold.predict.broadcastThreshold", "0")
+    try check(grouped.transform(df))
+    finally spark.conf.unset("spark.manyfold.predict.broadcastThreshold")
   }
 
   test("a model is decoded once per executor JVM across transforms; batch size is configurable") {
