@@ -28,6 +28,7 @@ from pyspark.sql import functions as F
 
 import data
 from data import feature_names
+from methods import _java_strings
 
 # Predictions of the same model on the same rows agree to this (absolute).
 PREDICTION_TOL = 1e-9
@@ -67,14 +68,6 @@ def cases(smoke, seed):
 def force(df):
     """Evaluates every column of every row of `df`, keeping nothing (the same for every method)."""
     df.write.format("noop").mode("overwrite").save()
-
-
-def _java_strings(spark, values):
-    gateway = spark.sparkContext._gateway
-    arr = gateway.new_array(gateway.jvm.java.lang.String, len(values))
-    for i, v in enumerate(values):
-        arr[i] = v
-    return arr
 
 
 def _java_doubles(spark, values):

@@ -32,6 +32,7 @@ from pyspark.sql import DataFrame
 
 import data
 from data import DEMAND_FEATURES, feature_names
+from methods import _java_strings
 
 FOLDS = 3
 # Spark's time-series folds as scikit-learn's TimeSeriesSplit(n_splits, test_size, gap).
@@ -123,14 +124,6 @@ def _same(a, b):
 
 
 # --- manyfold, through py4j -------------------------------------------------------------------
-
-def _java_strings(spark, values):
-    gateway = spark.sparkContext._gateway
-    arr = gateway.new_array(gateway.jvm.java.lang.String, len(values))
-    for i, v in enumerate(values):
-        arr[i] = v
-    return arr
-
 
 def _manyfold_estimator(spark, case):
     jvm = spark._jvm
