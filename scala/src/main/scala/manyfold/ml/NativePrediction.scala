@@ -8,13 +8,13 @@ import manyfold.arrow.{ArrowBatches, BatchBuilder, FeatureLayout, Predictions}
 import manyfold.jni.NativeCalls
 import org.apache.spark.TaskContext
 import org.apache.spark.broadcast.Broadcast
-import org.apache.spark.ml.linalg.{SQLDataTypes, Vector, Vectors}
 import org.apache.spark.sql.{Column, DataFrame}
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.{
   BoundReference,
   Expression,
   GenericInternalRow,
+  UnsafeArrayData,
   UnsafeProjection,
   UnsafeRow
 }
@@ -27,8 +27,7 @@ import org.apache.spark.sql.types.{
   LongType,
   ShortType,
   StructField,
-  StructType,
-  UserDefinedType
+  StructType
 }
 
 /**
@@ -339,7 +338,6 @@ private[manyfold] object NativePrediction {
     private val threads = Option(TaskContext.get).map(_.cpus()).getOrElse(1)
     private var predictions: Predictions = _
     private val result = new GenericInternalRow(plan.outputs.length)
-    private val vectorType = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
 
     override def add(inputs: InternalRow): Unit = {
       val i = lookup(inputs)
@@ -379,8 +377,13 @@ private[manyfold] object NativePrediction {
       result
     }
 
+    // A dense ML Vector in its SQL form (VectorUDT: type 1, size and indices null, values).
     private def vector(values: Array[Double]): Any =
-      if (values == null) null else vectorType.serialize(Vectors.dense(values))
+      if (values == null) null
+      else
+        new GenericInternalRow(
+          Array[Any](1.toByte, null, null, UnsafeArrayData.fromPrimitiveArray(values))
+        )
 
     override def close(): Unit =
       try batch.close()

@@ -86,6 +86,11 @@ case class BatchEvalExec(
   override protected def withNewChildInternal(newChild: SparkPlan): BatchEvalExec =
     copy(child = newChild)
 
+  // How the Spark UI's SQL tab names the operator: `ManyfoldPredict LogisticRegressionModel`.
+  override def nodeName: String = "ManyfoldPredict"
+  override def simpleString(maxFields: Int): String =
+    s"$nodeName ${function.name} -> ${resultAttrs.map(_.name).mkString(", ")}"
+
   override protected def doExecute(): RDD[InternalRow] = {
     val f = function
     val in = inputs
