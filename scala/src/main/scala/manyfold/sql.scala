@@ -76,10 +76,7 @@ object sql {
     val estimator = model.estimator
     val kind = outputKind(estimator, output)
     require(model.numFeatures > 0, s"cannot register '$name': no group of the model trained")
-    val threshold = spark.conf
-      .getOption("spark.manyfold.predict.broadcastThreshold")
-      .map(_.toLong)
-      .getOrElse(NativePrediction.DefaultBroadcastThreshold)
+    val threshold = NativePrediction.broadcastThreshold(spark)
     require(
       model.modelBytesTotal <= threshold,
       s"cannot register '$name': its models hold ${model.modelBytesTotal} bytes, more than " +

@@ -161,15 +161,13 @@ final class GroupedModel[M <: NativeModel[M]] private[manyfold] (
     val df = dataset.toDF
     if (numFeatures == 0) {
       // No group trained: every output is null.
-      val original = df.columns.toSeq.map(c => df.col(quote(c)))
+      val original = df.columns.toSeq.map(c => df.col(Schemas.quote(c)))
       return df.select(original ++ estimator.outputColumns.map { case (name, kind) =>
         lit(null).cast(kind.dataType).as(name)
       }: _*)
     }
     NativePrediction.transformGrouped(df, this, outSchema)
   }
-
-  private def quote(name: String): String = "`" + name.replace("`", "``") + "`"
 
   /**
    * Checks that the table has the expected columns and, in one distributed job, that every ok

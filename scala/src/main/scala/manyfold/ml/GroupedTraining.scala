@@ -9,12 +9,7 @@ import org.apache.spark.ml.attribute.AttributeGroup
 import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.{Column, DataFrame, Row}
 import org.apache.spark.sql.catalyst.{CatalystTypeConverters, InternalRow}
-import org.apache.spark.sql.catalyst.expressions.{
-  BoundReference,
-  Expression,
-  UnsafeProjection,
-  UnsafeRow
-}
+import org.apache.spark.sql.catalyst.expressions.UnsafeRow
 import org.apache.spark.sql.types.{DataType, DoubleType, StructType}
 
 /**
@@ -30,6 +25,34 @@ private[manyfold] object GroupedTraining {
 
   /** Rows per chunk handed to the native group buffer: the most a task holds in Arrow at once. */
   val BatchRows: Int = 64 * 1024
+
+  /**
+   * A task's group ids: each distinct key (an UnsafeRow, copied when first seen) gets the next id,
+   * in order of first appearance.
+   */
+  final class GroupIds {
+    private val ids = new java.util.HashMap[UnsafeRow, Integer]
+    private val keys = ArrayBuffer.empty[UnsafeRow]
+
+    /** The id of `key`, a new one if it was not seen since the last [[clear]]. */
+    def apply(key: UnsafeRow): Int = {
+      val known = ids.get(key)
+      if (known != null) known.intValue
+      else {
+        val copy = key.copy()
+        ids.put(copy, keys.length)
+        keys += copy
+        keys.length - 1
+      }
+    }
+
+    /** The key of group `id`. */
+    def key(id: Int): UnsafeRow = keys(id)
+
+    def size: Int = keys.length
+
+    def clear(): Unit = { ids.clear(); keys.clear() }
+  }
 
   /** One group's outcome; `key` holds the group column values (Spark's internal form). */
   final case class Trained(key: InternalRow, result: GroupResult)
@@ -245,9 +268,7 @@ private[manyfold] object GroupedTraining {
   def trainPartition(plan: Plan, rows: Iterator[InternalRow]): Iterator[Trained] = {
     if (!rows.hasNext) return Iterator.empty
     val k = plan.keyTypes.length
-    val keyOf = UnsafeProjection.create(plan.keyTypes.zipWithIndex.map { case (t, i) =>
-      BoundReference(i, t, nullable = true): Expression
-    })
+    val keyOf = Schemas.projection(plan.keyTypes)
     val batch = plan.newBatch()
     val handle =
       try NativeCalls.openGroupBuffer(plan.maxRowsPerGroup)
@@ -261,8 +282,7 @@ private[manyfold] object GroupedTraining {
     Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
     val threads = Option(TaskContext.get).map(_.cpus()).getOrElse(1)
 
-    val ids = new java.util.HashMap[UnsafeRow, Integer]
-    val keys = ArrayBuffer.empty[UnsafeRow] // group id -> key
+    val ids = new GroupIds
     var counts = new Array[Long](64) // group id -> rows seen
 
     def append(): Unit = if (batch.numRows > 0) {
@@ -274,18 +294,8 @@ private[manyfold] object GroupedTraining {
 
     try {
       rows.foreach { row =>
-        val key = keyOf(row)
-        val known = ids.get(key)
-        val id =
-          if (known != null) known.intValue
-          else {
-            val copy = key.copy()
-            val id = keys.length
-            ids.put(copy, id)
-            keys += copy
-            if (id == counts.length) counts = java.util.Arrays.copyOf(counts, 2 * id)
-            id
-          }
+        val id = ids(keyOf(row))
+        if (id == counts.length) counts = java.util.Arrays.copyOf(counts, 2 * id)
         counts(id) += 1
         if (counts(id) - 1 <= plan.maxRowsPerGroup) {
           writeRow(plan, row, k, batch, batch.addRow(id))
@@ -307,10 +317,10 @@ private[manyfold] object GroupedTraining {
           if (n > plan.maxRowsPerGroup) {
             val reason = s"group has more than maxRowsPerGroup=${plan.maxRowsPerGroup} rows"
             Trained(
-              keys(r.group),
+              ids.key(r.group),
               GroupResult(-1, Failed, reason, null, n, 0.0, None, None, noMetrics)
             )
-          } else Trained(keys(r.group), r)
+          } else Trained(ids.key(r.group), r)
         }
         .iterator
     } finally close()

@@ -7,13 +7,7 @@ import manyfold.jni.NativeCalls
 import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.{Column, DataFrame, Row, SparkSession}
 import org.apache.spark.sql.catalyst.InternalRow
-import org.apache.spark.sql.catalyst.expressions.{
-  BoundReference,
-  Expression,
-  InterpretedOrdering,
-  UnsafeProjection,
-  UnsafeRow
-}
+import org.apache.spark.sql.catalyst.expressions.{InterpretedOrdering, UnsafeRow}
 import org.apache.spark.sql.functions.{coalesce, col, count, length, lit, sum, when}
 import org.apache.spark.sql.types._
 
@@ -93,7 +87,7 @@ private[manyfold] object ModelsTable {
 
   /** `col` for a column name that may hold dots or backticks. */
   def column(models: DataFrame, name: String): Column =
-    models.col("`" + name.replace("`", "``") + "`")
+    models.col(Schemas.quote(name))
 
   /**
    * The key values and error of the first failed group in key order (nulls first, as Spark sorts),
@@ -144,9 +138,7 @@ private[manyfold] object ModelsTable {
   /** Rows (keys..., model, status): decoded in chunks, one native call per chunk. */
   private def checkPartition(rows: Iterator[InternalRow], keyTypes: Seq[DataType]): Checked = {
     val k = keyTypes.length
-    val keyOf = UnsafeProjection.create(keyTypes.zipWithIndex.map { case (t, i) =>
-      BoundReference(i, t, nullable = true): Expression
-    })
+    val keyOf = Schemas.projection(keyTypes)
     val ordering = InterpretedOrdering.forSchema(keyTypes)
     var groups = 0L
     var failed = 0L

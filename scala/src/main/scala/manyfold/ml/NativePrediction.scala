@@ -8,11 +8,9 @@ import manyfold.arrow.{ArrowBatches, BatchBuilder, FeatureLayout, Predictions}
 import manyfold.jni.NativeCalls
 import org.apache.spark.TaskContext
 import org.apache.spark.broadcast.Broadcast
-import org.apache.spark.sql.{Column, DataFrame}
+import org.apache.spark.sql.{Column, DataFrame, SparkSession}
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.{
-  BoundReference,
-  Expression,
   GenericInternalRow,
   UnsafeArrayData,
   UnsafeProjection,
@@ -47,11 +45,15 @@ private[manyfold] object NativePrediction {
   val DefaultBatchRows: Int = 64 * 1024
   val DefaultBroadcastThreshold: Long = 64L << 20
 
-  private def conf(df: DataFrame, key: String, default: Long): Long =
-    df.sparkSession.conf.getOption(key).map(_.toLong).getOrElse(default)
+  private def conf(spark: SparkSession, key: String, default: Long): Long =
+    spark.conf.getOption(key).map(_.toLong).getOrElse(default)
+
+  /** Most model bytes a grouped model broadcasts (`spark.manyfold.predict.broadcastThreshold`). */
+  def broadcastThreshold(spark: SparkSession): Long =
+    conf(spark, "spark.manyfold.predict.broadcastThreshold", DefaultBroadcastThreshold)
 
   private def batchRows(df: DataFrame): Int = {
-    val n = conf(df, "spark.manyfold.predict.batchRows", DefaultBatchRows.toLong)
+    val n = conf(df.sparkSession, "spark.manyfold.predict.batchRows", DefaultBatchRows.toLong)
     require(
       n >= 1 && n <= (1 << 24),
       s"spark.manyfold.predict.batchRows must be in [1, 2^24], got $n"
@@ -122,7 +124,7 @@ private[manyfold] object NativePrediction {
     val estimator = model.estimator
     val keyFields = model.models.schema.fields.take(model.groupColumns.length).toSeq
     val keys = model.groupColumns.toSeq.zip(keyFields).map { case (c, f) =>
-      df.col(quote(c)).cast(f.dataType)
+      df.col(Schemas.quote(c)).cast(f.dataType)
     }
     val plan = planFor(
       df,
@@ -134,7 +136,7 @@ private[manyfold] object NativePrediction {
     val results = resultSchema(outSchema, estimator)
     val ok = model.models.where(col("status") === GroupedTraining.Ok)
     val total = model.modelBytesTotal
-    if (total <= conf(df, "spark.manyfold.predict.broadcastThreshold", DefaultBroadcastThreshold)) {
+    if (total <= broadcastThreshold(df.sparkSession)) {
       val function = Function(plan, model.broadcastTable)
       BatchEval.transform(df, function, keys ++ estimator.featureExpressions, results)
     } else {
@@ -149,13 +151,11 @@ private[manyfold] object NativePrediction {
     val keyTypes = keyFields.map(_.dataType)
     val rows = model.models
       .where(col("status") === GroupedTraining.Ok)
-      .select(keyFields.map(f => col(quote(f.name))) :+ col("model"): _*)
+      .select(keyFields.map(f => Schemas.column(f.name)) :+ col("model"): _*)
       .queryExecution
       .toRdd
       .mapPartitions { part =>
-        val toKey = UnsafeProjection.create(keyTypes.zipWithIndex.map { case (t, i) =>
-          BoundReference(i, t, nullable = true): Expression
-        })
+        val toKey = Schemas.projection(keyTypes)
         part.map(r => (toKey(r).copy(), r.getBinary(k)))
       }
       .collect()
@@ -186,7 +186,7 @@ private[manyfold] object NativePrediction {
       .toInt
     val keyNames = (0 until k).map(i => s"__manyfold_key_$i")
     val featureNames = features.indices.map(i => s"__manyfold_feature_$i")
-    val original = df.columns.toSeq.map(c => df.col(quote(c)))
+    val original = df.columns.toSeq.map(c => df.col(Schemas.quote(c)))
     val rows = df
       .select(
         original ++ keys.zip(keyNames).map { case (c, name) => c.as(name) } ++
@@ -195,7 +195,7 @@ private[manyfold] object NativePrediction {
       .repartition(n, keyNames.map(col): _*)
     val models = ok
       .select(
-        keyFields.zip(keyNames).map { case (f, name) => col(quote(f.name)).as(name) } :+
+        keyFields.zip(keyNames).map { case (f, name) => Schemas.column(f.name).as(name) } :+
           col("model"): _*
       )
       .repartition(n, keyNames.map(col): _*)
@@ -206,20 +206,14 @@ private[manyfold] object NativePrediction {
     val keep = StructType(fields.take(numOriginal))
     val predicted = rows.queryExecution.toRdd.zipPartitions(models.queryExecution.toRdd) {
       (part, partModels) =>
-        val inputs = UnsafeProjection.create(inputTypes.zipWithIndex.map { case (t, i) =>
-          BoundReference(numOriginal + i, t, nullable = true): Expression
-        })
+        val inputs = Schemas.projection(inputTypes, from = numOriginal)
         // The original columns only; the key and feature columns were for the inputs.
-        val original = UnsafeProjection.create(keep.fields.toSeq.zipWithIndex.map { case (f, i) =>
-          BoundReference(i, f.dataType, nullable = true): Expression
-        })
+        val original = Schemas.projection(keep.fields.toSeq.map(_.dataType))
         val function = Function(plan, PartitionModels(partModels, k))
         BatchEval.evaluate(function, inputs, keep, results, part, Some(original))
     }
     BatchEval.createDataFrame(spark, predicted, StructType(outFields))
   }
-
-  private def quote(name: String): String = "`" + name.replace("`", "``") + "`"
 
   /** The models of one shuffled partition (key columns then model bytes), decoded by its task. */
   private final case class PartitionModels(@transient rows: Iterator[InternalRow], k: Int)
@@ -288,9 +282,7 @@ private[manyfold] object NativePrediction {
 
   private final class Evaluator(plan: Plan, models: Models) extends BatchEvaluator {
     private val k = plan.keyTypes.length
-    private val keyOf = UnsafeProjection.create(plan.keyTypes.zipWithIndex.map { case (t, i) =>
-      BoundReference(i, t, nullable = true): Expression
-    })
+    private val keyOf = Schemas.projection(plan.keyTypes)
 
     // The decoded models: cached per JVM, or (shuffled partitions) this task's own.
     private val (handle, index, lease): (Long, KeyIndex, AutoCloseable) =
@@ -315,14 +307,11 @@ private[manyfold] object NativePrediction {
           (l.handle, l.opened.index.asInstanceOf[KeyIndex], l)
         case PartitionModels(rows, keys) =>
           val bytes = mutable.ArrayBuffer.empty[Array[Byte]]
-          val toKey = UnsafeProjection.create(plan.keyTypes.zipWithIndex.map { case (t, i) =>
-            BoundReference(i, t, nullable = true): Expression
-          })
           val index = KeyIndex(
             plan.keyTypes,
             rows.map { r =>
               bytes += r.getBinary(keys)
-              toKey(r).copy()
+              keyOf(r).copy()
             }
           )
           val h = NativeCalls.openModels(bytes.toArray)

@@ -2,14 +2,27 @@ package manyfold.ml
 
 import org.apache.spark.ml.linalg.SQLDataTypes
 import org.apache.spark.sql.Column
+import org.apache.spark.sql.catalyst.expressions.{BoundReference, Expression, UnsafeProjection}
 import org.apache.spark.sql.functions.col
 import org.apache.spark.sql.types._
 
 /** Schema checks shared by the stages, each failing with a message naming the column. */
 private[manyfold] object Schemas {
 
+  /** A column name quoted for Spark's parser: dots and backticks in it are taken literally. */
+  def quote(name: String): String = "`" + name.replace("`", "``") + "`"
+
   /** A column by its exact name (dots and backticks in names are taken literally). */
-  def column(name: String): Column = col("`" + name.replace("`", "``") + "`")
+  def column(name: String): Column = col(quote(name))
+
+  /**
+   * The projection of an internal row's fields `from`, `from + 1`, ... (of `types`) into an
+   * UnsafeRow: group keys, a prediction's inputs, a row's original columns.
+   */
+  def projection(types: Seq[DataType], from: Int = 0): UnsafeProjection =
+    UnsafeProjection.create(types.zipWithIndex.map { case (t, i) =>
+      BoundReference(from + i, t, nullable = true): Expression
+    })
 
   def field(schema: StructType, name: String, role: String): StructField =
     schema.fields.find(_.name == name).getOrElse {

@@ -15,12 +15,7 @@ import org.apache.spark.{HashPartitioner, TaskContext}
 import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.DataFrame
 import org.apache.spark.sql.catalyst.InternalRow
-import org.apache.spark.sql.catalyst.expressions.{
-  BoundReference,
-  Expression,
-  UnsafeProjection,
-  UnsafeRow
-}
+import org.apache.spark.sql.catalyst.expressions.UnsafeRow
 
 /**
  * Linear models from sufficient statistics (docs/native-interface.md, "Sufficient statistics"):
@@ -89,15 +84,12 @@ private[manyfold] object StatsTraining {
   ): Iterator[(UnsafeRow, Array[Byte])] = {
     if (!rows.hasNext) return Iterator.empty
     val k = plan.keyTypes.length
-    val keyOf = UnsafeProjection.create(plan.keyTypes.zipWithIndex.map { case (t, i) =>
-      BoundReference(i, t, nullable = true): Expression
-    })
+    val keyOf = Schemas.projection(plan.keyTypes)
     val batch = plan.newBatch()
     var closed = false
     def close(): Unit = if (!closed) { closed = true; batch.close() }
     Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
-    val ids = new java.util.HashMap[UnsafeRow, Integer]()
-    val keys = ArrayBuffer.empty[UnsafeRow]
+    val ids = new GroupedTraining.GroupIds
     val out = ArrayBuffer.empty[(UnsafeRow, Array[Byte])]
 
     def flush(): Unit = if (batch.numRows > 0) {
@@ -106,22 +98,13 @@ private[manyfold] object StatsTraining {
       val bytes =
         try NativeCalls.accumulateStats(plan.algorithm, plan.paramsJson, threads, ipc.byteBuffer)
         finally ipc.close()
-      readStats(bytes).foreach { case (g, stats) => out += ((keys(g), stats)) }
+      readStats(bytes).foreach { case (g, stats) => out += ((ids.key(g), stats)) }
       ids.clear()
-      keys.clear()
     }
 
     try {
       rows.foreach { row =>
-        val key = keyOf(row)
-        var id = ids.get(key)
-        if (id == null) {
-          val copy = key.copy()
-          id = Integer.valueOf(keys.length)
-          ids.put(copy, id)
-          keys += copy
-        }
-        GroupedTraining.writeRow(plan, row, k, batch, batch.addRow(id.intValue))
+        GroupedTraining.writeRow(plan, row, k, batch, batch.addRow(ids(keyOf(row))))
         if (batch.numRows >= StatsBatchRows) flush()
       }
       flush()

@@ -221,8 +221,6 @@ private[tuning] object Searches {
   /** A seed as the native side takes it: its 64 bits, unsigned. */
   def seedJson(seed: Long): JInt = JInt(BigInt(java.lang.Long.toUnsignedString(seed)))
 
-  private def quoted(name: String): String = "`" + name.replace("`", "``") + "`"
-
   /** The fold column as int, checked to be of an integer type. */
   def foldColumn(schema: StructType, name: String): Column = {
     val t = Schemas.field(schema, name, "fold").dataType
@@ -240,10 +238,10 @@ private[tuning] object Searches {
   def timeColumn(schema: StructType, name: String): Column = {
     Schemas.field(schema, name, "time").dataType match {
       case _: NumericType => Schemas.column(name).cast(DoubleType)
-      case DateType => expr(s"unix_date(${quoted(name)})").cast(DoubleType)
-      case TimestampType => expr(s"unix_micros(${quoted(name)})").cast(DoubleType)
+      case DateType => expr(s"unix_date(${Schemas.quote(name)})").cast(DoubleType)
+      case TimestampType => expr(s"unix_micros(${Schemas.quote(name)})").cast(DoubleType)
       case TimestampNTZType =>
-        expr(s"unix_micros(cast(${quoted(name)} as timestamp))").cast(DoubleType)
+        expr(s"unix_micros(cast(${Schemas.quote(name)} as timestamp))").cast(DoubleType)
       case t =>
         throw new IllegalArgumentException(
           s"the time column '$name' has type ${t.simpleString}; it must be numeric, a date or " +
