@@ -232,14 +232,15 @@ object ArrowBatches {
     out.toArray
   }
 
-  /** Reads a predictions batch; `rows` is the number of rows sent, which it must hold. */
+  /**
+   * Reads a predictions batch; `rows` is the number of rows sent, which it must hold. The list
+   * columns are read in bulk into flat arrays ([[PredictionLists]]), not an array per row.
+   */
   def readPredictions(bytes: Array[Byte], rows: Int): Predictions = {
     val out = new Predictions(rows)
     var at = 0
     forEachBatch(bytes) { root =>
       val prediction = root.getVector("prediction").asInstanceOf[Float8Vector]
-      val raw = Option(root.getVector("raw_prediction")).map(_.asInstanceOf[ListVector])
-      val probability = Option(root.getVector("probability")).map(_.asInstanceOf[ListVector])
       val n = root.getRowCount
       if (at + n > rows) throw new IllegalStateException(s"native predictions exceed $rows rows")
       var i = 0
@@ -247,15 +248,17 @@ object ArrowBatches {
         if (!prediction.isNull(i)) {
           out.defined(at + i) = true
           out.prediction(at + i) = prediction.get(i)
-          raw.foreach(l => out.rawPrediction(at + i) = doubles(l, i))
-          probability.foreach(l => out.probability(at + i) = doubles(l, i))
         }
         i += 1
       }
+      out.rawPrediction.append(root.getVector("raw_prediction"), at, n)
+      out.probability.append(root.getVector("probability"), at, n)
       at += n
     }
     if (at != rows)
       throw new IllegalStateException(s"native returned $at predictions for $rows rows")
+    out.rawPrediction.finish(rows)
+    out.probability.finish(rows)
     out
   }
 
@@ -294,13 +297,6 @@ object ArrowBatches {
           )
       }
 
-  private def doubles(list: ListVector, i: Int): Array[Double] =
-    if (list.isNull(i)) null
-    else {
-      val data = list.getDataVector.asInstanceOf[Float8Vector]
-      val start = list.getElementStartIndex(i)
-      Array.tabulate(list.getElementEndIndex(i) - start)(j => data.get(start + j))
-    }
 }
 
 /**
@@ -359,9 +355,61 @@ final case class FitResult(
 )
 
 /** A predictions batch: per row, whether there is a prediction, and its values. */
-final class Predictions(rows: Int) {
+final class Predictions(val rows: Int) {
   val defined: Array[Boolean] = new Array[Boolean](rows)
   val prediction: Array[Double] = new Array[Double](rows)
-  val rawPrediction: Array[Array[Double]] = new Array[Array[Double]](rows)
-  val probability: Array[Array[Double]] = new Array[Array[Double]](rows)
+  val rawPrediction: PredictionLists = new PredictionLists(rows)
+  val probability: PredictionLists = new PredictionLists(rows)
+}
+
+/**
+ * A list of doubles per row, flat: row `i`'s values are `values(offsets(i) until offsets(i + 1))`
+ * when `valid(i)`. Rows of a batch without the column are all invalid.
+ */
+final class PredictionLists(rows: Int) {
+  val offsets: Array[Int] = new Array[Int](rows + 1)
+  val valid: Array[Boolean] = new Array[Boolean](rows)
+  private var data = new Array[Double](0)
+  private var size = 0
+
+  /** The values of every row. */
+  def values: Array[Double] = data
+
+  /** Row `i`'s values (a copy), or null. */
+  def apply(i: Int): Array[Double] =
+    if (!valid(i)) null else java.util.Arrays.copyOfRange(data, offsets(i), offsets(i + 1))
+
+  // Appends rows `at until at + n` from a list vector of an IPC batch (null: the column is absent).
+  private[arrow] def append(vector: FieldVector, at: Int, n: Int): Unit = vector match {
+    case null | _: NullVector =>
+      java.util.Arrays.fill(offsets, at, at + n + 1, size)
+    case list: ListVector =>
+      val items = list.getDataVector.asInstanceOf[Float8Vector]
+      val first = if (n == 0) 0 else list.getElementStartIndex(0)
+      val last = if (n == 0) 0 else list.getElementEndIndex(n - 1)
+      val count = last - first
+      if (size + count > data.length) {
+        data = java.util.Arrays.copyOf(data, math.max(size + count, 2 * data.length))
+      }
+      // The batch's values in one copy; the lists hold no null values.
+      var j = 0
+      while (j < count) {
+        data(size + j) = items.get(first + j)
+        j += 1
+      }
+      var i = 0
+      while (i < n) {
+        valid(at + i) = !list.isNull(i)
+        offsets(at + i) = size + list.getElementStartIndex(i) - first
+        i += 1
+      }
+      offsets(at + n) = size + count
+      size += count
+    case other =>
+      throw new IllegalStateException(
+        s"unexpected Arrow type for a predictions list: ${other.getField}"
+      )
+  }
+
+  private[arrow] def finish(rows: Int): Unit = offsets(rows) = size
 }

@@ -164,6 +164,29 @@ final class BatchBuilder private (
 
   def setNull(column: Int, row: Int): Unit = putNull(column + 1, row)
 
+  /**
+   * Sets column `column` of rows `0 until values.length` (rows added before) to `values`, every one
+   * valid, in one copy; [[setNull]] then marks the nulls.
+   */
+  def setDoubles(column: Int, values: Array[Double]): Unit = {
+    val n = values.length
+    if (n > 0) checkRow(n - 1)
+    val v = column + 1
+    MemoryUtil.UNSAFE.copyMemory(
+      values,
+      BatchBuilder.DoubleArrayOffset,
+      null,
+      dataAddress(v),
+      8L * n
+    )
+    MemoryUtil.UNSAFE.setMemory(validityAddress(v), n >> 3, 0xff.toByte)
+    var row = n & ~7
+    while (row < n) {
+      setValid(v, row)
+      row += 1
+    }
+  }
+
   /** Sets the fold of a row (a builder made with a fold column). */
   def setFold(row: Int, value: Int): Unit = {
     require(fold.isDefined, "this batch has no fold column")
@@ -239,6 +262,9 @@ final class BatchBuilder private (
 }
 
 object BatchBuilder {
+
+  private val DoubleArrayOffset: Long =
+    MemoryUtil.UNSAFE.arrayBaseOffset(classOf[Array[Double]]).toLong
 
   /** Rows allocated at the first row; doubled whenever full. */
   val InitialRows: Int = 4096

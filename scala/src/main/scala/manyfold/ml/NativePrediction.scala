@@ -10,17 +10,15 @@ import org.apache.spark.TaskContext
 import org.apache.spark.broadcast.Broadcast
 import org.apache.spark.sql.{Column, DataFrame, SparkSession}
 import org.apache.spark.sql.catalyst.InternalRow
-import org.apache.spark.sql.catalyst.expressions.{
-  GenericInternalRow,
-  UnsafeArrayData,
-  UnsafeProjection,
-  UnsafeRow
-}
+import org.apache.spark.sql.catalyst.expressions.{UnsafeProjection, UnsafeRow}
 import org.apache.spark.sql.functions.col
 import org.apache.spark.sql.manyfold.{BatchEval, BatchEvaluator, BatchFunction}
+import org.apache.spark.sql.vectorized.ColumnVector
 import org.apache.spark.sql.types.{
   ByteType,
   DataType,
+  DoubleType,
+  FloatType,
   IntegerType,
   LongType,
   ShortType,
@@ -224,6 +222,43 @@ private[manyfold] object NativePrediction {
     override def batchRows: Int = plan.batchRows
     override def name: String = plan.name
     override def open(): BatchEvaluator = new Evaluator(plan, models)
+
+    // Columns: features of a numeric type, and no key or one integral key of the key's own type
+    // (looked up as a primitive long), with models that are not a shuffled partition's.
+    override def readsColumns(types: Seq[DataType]): Boolean = {
+      val k = plan.keyTypes.length
+      val keysOk = k == 0 || (k == 1 && KeyIndex.integral(types.head) && types.head ==
+        plan.keyTypes.head && !models.isInstanceOf[PartitionModels])
+      plan.layout.vectorColumn.isEmpty && keysOk && types.drop(k).forall(ColumnReads.numeric)
+    }
+  }
+
+  /** Reading numeric columns as Spark casts them to double. */
+  private object ColumnReads {
+    def numeric(t: DataType): Boolean = t match {
+      case DoubleType | FloatType | LongType | IntegerType | ShortType | ByteType => true
+      case _ => false
+    }
+
+    /** Writes `n` values of `c` into feature column `j` of the batch's rows `0 until n`. */
+    def writeFeature(c: ColumnVector, n: Int, batch: BatchBuilder, j: Int): Unit = {
+      val values = c.dataType match {
+        case DoubleType => c.getDoubles(0, n)
+        case FloatType => Array.tabulate(n)(c.getFloat(_).toDouble)
+        case LongType => Array.tabulate(n)(c.getLong(_).toDouble)
+        case IntegerType => Array.tabulate(n)(c.getInt(_).toDouble)
+        case ShortType => Array.tabulate(n)(c.getShort(_).toDouble)
+        case _ => Array.tabulate(n)(c.getByte(_).toDouble)
+      }
+      batch.setDoubles(j, values)
+      if (c.hasNull) {
+        var i = 0
+        while (i < n) {
+          if (c.isNullAt(i)) batch.setNull(j, i)
+          i += 1
+        }
+      }
+    }
   }
 
   /**
@@ -234,10 +269,13 @@ private[manyfold] object NativePrediction {
 
     /** A lookup for one task, with its own key projection; -1 for a key without a model. */
     def lookup(keyOf: UnsafeProjection): InternalRow => Int
+
+    /** The model of row `i` of a key column (one integral key only); -1 for none. */
+    def lookupColumn(c: ColumnVector, i: Int): Int
   }
 
   private object KeyIndex {
-    private def integral(t: DataType): Boolean =
+    def integral(t: DataType): Boolean =
       t == LongType || t == IntegerType || t == ShortType || t == ByteType
 
     /** The index of `keys` (the i-th key -> model i). */
@@ -262,6 +300,11 @@ private[manyfold] object NativePrediction {
       val i = map.get(keyOf(row))
       if (i == null) -1 else i.intValue
     }
+
+    override def lookupColumn(c: ColumnVector, i: Int): Int =
+      throw new UnsupportedOperationException(
+        s"row $i of a ${c.dataType.simpleString} key column: these keys are looked up as rows"
+      )
   }
 
   private final class LongKeys(t: DataType, map: mutable.LongMap[Int], nullModel: Int)
@@ -269,6 +312,19 @@ private[manyfold] object NativePrediction {
     override def lookup(keyOf: UnsafeProjection): InternalRow => Int = { row =>
       if (row.isNullAt(0)) nullModel else map.getOrElse(LongKeys.read(t, row), -1)
     }
+
+    override def lookupColumn(c: ColumnVector, i: Int): Int =
+      if (c.isNullAt(i)) nullModel
+      else
+        map.getOrElse(
+          t match {
+            case LongType => c.getLong(i)
+            case IntegerType => c.getInt(i).toLong
+            case ShortType => c.getShort(i).toLong
+            case _ => c.getByte(i).toLong
+          },
+          -1
+        )
   }
 
   private object LongKeys {
@@ -325,8 +381,6 @@ private[manyfold] object NativePrediction {
       try BatchBuilder.prediction(plan.layout.names)
       catch { case e: Throwable => lease.close(); throw e }
     private val threads = Option(TaskContext.get).map(_.cpus()).getOrElse(1)
-    private var predictions: Predictions = _
-    private val result = new GenericInternalRow(plan.outputs.length)
 
     override def add(inputs: InternalRow): Unit = {
       val i = lookup(inputs)
@@ -334,45 +388,37 @@ private[manyfold] object NativePrediction {
       ArrowBatches.writeFeatures(inputs, k, plan.layout, batch, 0, at)
     }
 
-    override def evaluate(): Unit = {
-      val ipc = batch.writeIpc()
+    override def evaluate(): Array[ColumnVector] = {
       val rows = batch.numRows
-      predictions =
-        try
-          ArrowBatches.readPredictions(
-            NativeCalls.predict(handle, threads, plan.optionsJson, ipc.byteBuffer),
-            rows
-          )
-        finally ipc.close()
+      val predictions =
+        if (rows == 0) new Predictions(0)
+        else {
+          val ipc = batch.writeIpc()
+          try
+            ArrowBatches.readPredictions(
+              NativeCalls.predict(handle, threads, plan.optionsJson, ipc.byteBuffer),
+              rows
+            )
+          finally ipc.close()
+        }
       batch.clear()
+      PredictionColumns(predictions, plan.outputs)
     }
 
-    override def result(i: Int): InternalRow = {
-      val p = predictions
-      var o = 0
-      while (o < plan.outputs.length) {
-        val value: Any =
-          if (!p.defined(i)) null
-          else
-            plan.outputs(o) match {
-              case OutputKind.Prediction => p.prediction(i)
-              case OutputKind.Cluster => p.prediction(i).toInt
-              case OutputKind.RawPrediction => vector(p.rawPrediction(i))
-              case OutputKind.Probability => vector(p.probability(i))
-            }
-        result.update(o, value)
-        o += 1
+    override def evaluateColumns(inputs: Array[ColumnVector], numRows: Int): Array[ColumnVector] = {
+      var i = 0
+      while (i < numRows) {
+        val m = if (k == 0) 0 else index.lookupColumn(inputs(0), i)
+        if (m < 0) batch.addRowWithNullIndex() else batch.addRow(m)
+        i += 1
       }
-      result
+      var j = 0
+      while (j < plan.layout.size) {
+        ColumnReads.writeFeature(inputs(k + j), numRows, batch, j)
+        j += 1
+      }
+      evaluate()
     }
-
-    // A dense ML Vector in its SQL form (VectorUDT: type 1, size and indices null, values).
-    private def vector(values: Array[Double]): Any =
-      if (values == null) null
-      else
-        new GenericInternalRow(
-          Array[Any](1.toByte, null, null, UnsafeArrayData.fromPrimitiveArray(values))
-        )
 
     override def close(): Unit =
       try batch.close()

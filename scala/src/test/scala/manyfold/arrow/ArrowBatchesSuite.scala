@@ -94,6 +94,25 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
     } finally b.close()
   }
 
+  test("setDoubles writes a column in one copy, over a cleared batch's old nulls") {
+    val b = BatchBuilder.prediction(Seq("x", "z"))
+    try {
+      // 19 rows: two full validity bytes and three bits; old nulls must not survive a clear.
+      (0 until 19).foreach(i => b.setNull(0, b.addRow(i)))
+      b.clear()
+      (0 until 19).foreach(b.addRow)
+      val values = Array.tabulate(19)(i => i * 0.5)
+      b.setDoubles(0, values)
+      b.setDoubles(1, values.map(-_))
+      b.setNull(1, 8)
+      b.setNull(1, 18)
+      val cols = readBack(b.toIpc()).map(_._3)
+      assert(cols(1) == values.toSeq)
+      assert(cols(2) == values.toSeq.map(-_).updated(8, null).updated(18, null))
+      intercept[IndexOutOfBoundsException](b.setDoubles(0, new Array[Double](20)))
+    } finally b.close()
+  }
+
   test("every numeric type, decimal included, reaches Arrow as float64; nulls stay null") {
     val schema = StructType(
       Seq(

@@ -3,11 +3,14 @@ package manyfold.ml
 import manyfold.SharedSpark
 import manyfold.jni.NativeCalls
 import manyfold.ml.classification.LogisticRegression
+import manyfold.ml.clustering.KMeans
 import manyfold.ml.regression.LinearRegression
 import org.apache.spark.ml.feature.VectorAssembler
 import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.sql.{AnalysisException, DataFrame, Row}
+import org.apache.spark.sql.execution.adaptive.AdaptiveSparkPlanExec
 import org.apache.spark.sql.functions.{col, lit, when}
+import org.apache.spark.sql.manyfold.BatchEvalExec
 import org.scalatest.funsuite.AnyFunSuite
 
 /** Columnar transform paths and models as SQL functions. */
@@ -209,5 +212,86 @@ class PredictionSqlSuite extends AnyFunSuite with SharedSpark {
     assert(model.transform(df.limit(0)).collect().isEmpty)
     val rows: Array[Row] = model.transform(df).take(3)
     assert(rows.length == 3)
+  }
+
+  // The ManyfoldPredict operator of an executed plan (AQE's included).
+  private def predictOperator(df: DataFrame): BatchEvalExec = {
+    val plan = df.queryExecution.executedPlan match {
+      case a: AdaptiveSparkPlanExec => a.executedPlan
+      case other => other
+    }
+    plan.collectFirst { case b: BatchEvalExec => b }.getOrElse(fail(s"no ManyfoldPredict in $plan"))
+  }
+
+  // Every row of `out` by (store, price, promo, a): the named columns.
+  private def byRow(out: DataFrame, columns: String*): Map[Seq[Any], Seq[Any]] =
+    out
+      .select((Seq("store", "price", "promo", "a") ++ columns).map(col): _*)
+      .collect()
+      .map(r => r.toSeq.take(4) -> r.toSeq.drop(4))
+      .toMap
+
+  test("cached and Parquet input is read as columns, with the row path's exact predictions") {
+    // Nullable doubles, an int and a float feature (read as Spark casts them), nulls among them.
+    val rows = sales(3, 200)
+      .withColumn("price", when(col("price") === 3.0, lit(null)).otherwise(col("price")))
+      .withColumn("a", (col("promo") * 2).cast("int"))
+      .withColumn("b", (col("promo") / 3).cast("float"))
+    val fitOn = rows.na.drop()
+    val classifier =
+      new LogisticRegression().setInputCols("price", "a", "b").setLabelCol("churn").fit(fitOn)
+    val regression =
+      new LinearRegression().setInputCols("price", "a", "b").setLabelCol("sales").fit(fitOn)
+    val clusters = new KMeans().setInputCols("price", "a").setK(3).setSeed(1L).fit(fitOn)
+    val outputs = Seq("prediction", "rawPrediction", "probability")
+    val cached = rows.repartition(2).cache() // `rows` itself stays uncached: the row path
+    val dir = java.nio.file.Files.createTempDirectory("manyfold-columnar").resolve("t").toString
+    rows.write.parquet(dir)
+    val parquet = spark.read.parquet(dir)
+    try {
+      for (input <- Seq(cached, parquet)) {
+        val scored = classifier.transform(input)
+        assert(predictOperator(scored).supportsColumnar, scored.queryExecution.executedPlan)
+        val got = byRow(scored, outputs: _*)
+        assert(got == byRow(classifier.transform(rows), outputs: _*))
+        // A null feature gives no prediction; every other row has all three.
+        val nullPrice = rows.where(col("price").isNull).select("store", "promo", "a").distinct()
+        assert(got.count(_._2.forall(_ == null)) == nullPrice.count())
+        assert(got.forall { case (key, values) => (key(1) == null) == values.contains(null) })
+        assert(
+          byRow(regression.transform(input), "prediction") ==
+            byRow(regression.transform(rows), "prediction")
+        )
+        val k = byRow(clusters.transform(input), "prediction")
+        assert(k == byRow(clusters.transform(rows), "prediction"))
+        assert(k.values.flatten.filter(_ != null).forall(_.isInstanceOf[Int]))
+      }
+      // The row path stays for rows (a local relation here).
+      assert(!predictOperator(regression.transform(rows)).supportsColumnar)
+    } finally cached.unpersist()
+  }
+
+  test("a grouped model reads a cached key column as columns; unknown and null keys as rows do") {
+    val df = sales(4, 60)
+      .withColumn("a", col("price"))
+      .withColumn("store", when(col("store") === 3L, lit(null)).otherwise(col("store")))
+    val grouped =
+      Grouped(new LinearRegression().setInputCols("price", "promo").setLabelCol("sales"))
+        .setGroupCols("store")
+        .fit(df)
+    val scored = df.union(sales(6, 2).where(col("store") >= 4).withColumn("a", col("price")))
+    val cached = scored.repartition(2).cache()
+    try {
+      val out = grouped.transform(cached)
+      assert(predictOperator(out).supportsColumnar, out.queryExecution.executedPlan)
+      val got = byRow(out, "prediction")
+      assert(got == byRow(grouped.transform(scored), "prediction"))
+      assert(got.count(_._2.head == null) == 4) // stores 4 and 5 have no model
+      // A key column of another type than the models' (cast per row) takes the row path.
+      val intKeys = cached.withColumn("store", col("store").cast("int"))
+      assert(!predictOperator(grouped.transform(intKeys)).supportsColumnar)
+      assert(byRow(grouped.transform(intKeys), "prediction") == got)
+      assert(!predictOperator(grouped.transform(scored)).supportsColumnar)
+    } finally cached.unpersist()
   }
 }

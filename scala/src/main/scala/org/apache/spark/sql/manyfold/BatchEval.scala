@@ -11,6 +11,7 @@ import org.apache.spark.sql.catalyst.expressions.{
   Attribute,
   AttributeReference,
   AttributeSet,
+  Cast,
   Expression,
   ExpressionInfo,
   NamedExpression,
@@ -23,14 +24,32 @@ import org.apache.spark.sql.catalyst.FunctionIdentifier
 import org.apache.spark.sql.catalyst.plans.logical.{LogicalPlan, Project, UnaryNode}
 import org.apache.spark.sql.catalyst.rules.Rule
 import org.apache.spark.sql.execution.{SparkPlan, UnaryExecNode}
-import org.apache.spark.sql.types.{DataType, Metadata, StructField, StructType}
+import org.apache.spark.sql.types.{
+  ByteType,
+  DataType,
+  DoubleType,
+  FloatType,
+  IntegerType,
+  LongType,
+  Metadata,
+  ShortType,
+  StructField,
+  StructType
+}
+import org.apache.spark.sql.vectorized.{ColumnVector, ColumnarBatch}
 
 /**
  * Batched evaluation of native models inside Spark SQL plans: manyfold's `transform` and its SQL
- * functions both become a [[BatchEval]] node, whose physical operator streams each partition's rows
+ * functions both become a [[BatchEval]] node, whose physical operator streams each partition
  * through a [[BatchFunction]] in batches (one native call per batch) and appends the results as
  * columns, without an external `Row` per prediction. Spark's own Python UDFs are planned the same
  * way (an extraction rule pulls the calls out of projections and filters into a batching node).
+ *
+ * Two ways in: when the child produces columnar batches (a cached DataFrame of numeric columns, a
+ * Parquet or ORC scan) and every input is one of its columns, each of its batches is read column by
+ * column and passed on with the result columns appended (the operator is columnar; Spark converts
+ * to rows after it, in generated code). Otherwise rows are buffered `batchRows` at a time and each
+ * is joined to its results' bytes.
  *
  * Internal to manyfold: the types live in Spark's package only to reach Spark's internal planning
  * APIs.
@@ -45,19 +64,28 @@ trait BatchFunction extends Serializable {
 
   /** Opens an evaluator for one task; closed when the partition ends or the task completes. */
   def open(): BatchEvaluator
+
+  /**
+   * Whether [[BatchEvaluator.evaluateColumns]] takes the inputs as columns of these types: the
+   * inputs' own columns, an input `cast(c as double)` of a numeric column `c` given as `c`.
+   */
+  def readsColumns(types: Seq[DataType]): Boolean
 }
 
-/** One task's evaluator: rows are added, evaluated, and read back by position. */
+/**
+ * One task's evaluator: rows are added and evaluated, or evaluated a columnar batch at a time; the
+ * results come back as columns, valid until the next evaluation.
+ */
 trait BatchEvaluator extends AutoCloseable {
 
   /** Adds the next row (the function's input expressions, evaluated); the row may be reused. */
   def add(inputs: InternalRow): Unit
 
-  /** Evaluates the rows added since the last call; afterwards [[result]] reads them. */
-  def evaluate(): Unit
+  /** Evaluates the rows added since the last call: their results, one column per result. */
+  def evaluate(): Array[ColumnVector]
 
-  /** The results of row `i` of the last evaluated batch (valid until the next call). */
-  def result(i: Int): InternalRow
+  /** Evaluates `numRows` rows given as input columns (see [[BatchFunction.readsColumns]]). */
+  def evaluateColumns(inputs: Array[ColumnVector], numRows: Int): Array[ColumnVector]
 }
 
 /**
@@ -91,6 +119,22 @@ case class BatchEvalExec(
   override def simpleString(maxFields: Int): String =
     s"$nodeName ${function.name} -> ${resultAttrs.map(_.name).mkString(", ")}"
 
+  // The child's column of each input, when the function reads them as columns: then a columnar
+  // child (a cached DataFrame, a Parquet or ORC scan) is read a batch at a time, and the results
+  // are appended to its batches as columns.
+  @transient private lazy val inputColumns: Option[Array[Int]] =
+    BatchEval
+      .columnsOf(inputs, child.output)
+      .filter(cols => function.readsColumns(cols.toSeq.map(child.output(_).dataType)))
+
+  override def supportsColumnar: Boolean = child.supportsColumnar && inputColumns.isDefined
+
+  override protected def doExecuteColumnar(): RDD[ColumnarBatch] = {
+    val f = function
+    val columns = inputColumns.get
+    child.executeColumnar().mapPartitionsInternal(BatchEval.evaluateColumns(f, columns, _))
+  }
+
   override protected def doExecute(): RDD[InternalRow] = {
     val f = function
     val in = inputs
@@ -107,6 +151,59 @@ object BatchEval {
 
   private[manyfold] def schemaOf(attrs: Seq[Attribute]): StructType =
     StructType(attrs.map(a => StructField(a.name, a.dataType, a.nullable, a.metadata)))
+
+  private def numeric(t: DataType): Boolean = t match {
+    case ByteType | ShortType | IntegerType | LongType | FloatType | DoubleType => true
+    case _ => false
+  }
+
+  /**
+   * The position in `output` of the column each input reads (an attribute, or a numeric one cast to
+   * double), or None if some input is another expression.
+   */
+  private[manyfold] def columnsOf(inputs: Seq[Expression], output: Seq[Attribute]) = {
+    def column(a: Attribute): Option[Int] =
+      Some(output.indexWhere(_.exprId == a.exprId)).filter(_ >= 0)
+    val columns = inputs.map {
+      case a: Attribute => column(a)
+      case c: Cast if c.dataType == DoubleType =>
+        c.child match {
+          case a: Attribute if numeric(a.dataType) => column(a)
+          case _ => None
+        }
+      case _ => None
+    }
+    if (columns.forall(_.isDefined)) Some(columns.flatten.toArray) else None
+  }
+
+  /**
+   * Streams columnar `batches` through `function` (`columns`: its inputs' positions in a batch):
+   * each batch with the results appended as columns. A batch is evaluated when it is read, so its
+   * columns stay valid while the consumer reads it, as Spark's columnar operators require.
+   */
+  def evaluateColumns(
+      function: BatchFunction,
+      columns: Array[Int],
+      batches: Iterator[ColumnarBatch]
+  ): Iterator[ColumnarBatch] = {
+    if (!batches.hasNext) return Iterator.empty
+    val evaluator = function.open()
+    var closed = false
+    def close(): Unit = if (!closed) { closed = true; evaluator.close() }
+    Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
+    new Iterator[ColumnarBatch] {
+      override def hasNext: Boolean = !closed && (batches.hasNext || { close(); false })
+      override def next(): ColumnarBatch = {
+        if (!hasNext) throw new NoSuchElementException("end of partition")
+        val batch = batches.next()
+        val n = batch.numRows
+        val results =
+          try evaluator.evaluateColumns(columns.map(batch.column), n)
+          catch { case e: Throwable => close(); throw e }
+        new ColumnarBatch(Array.tabulate(batch.numCols)(batch.column) ++ results, n)
+      }
+    }
+  }
 
   /**
    * Streams `rows` through `function` in batches (`inputs` gives a row's inputs): each row, as
@@ -132,6 +229,7 @@ object BatchEval {
     val results = UnsafeProjection.create(resultSchema)
     val joiner = GenerateUnsafeRowJoiner.create(rowSchema, resultSchema)
     val buffer = new ArrayBuffer[InternalRow](math.min(function.batchRows, 4096))
+    var evaluated: ColumnarBatch = null
     new Iterator[InternalRow] {
       private var i = 0
       override def hasNext: Boolean = i < buffer.length || {
@@ -147,7 +245,7 @@ object BatchEval {
               })
               evaluator.add(inputs(row))
             }
-            evaluator.evaluate()
+            evaluated = new ColumnarBatch(evaluator.evaluate(), buffer.length)
           } catch { case e: Throwable => close(); throw e }
           true
         } else {
@@ -157,7 +255,7 @@ object BatchEval {
       }
       override def next(): InternalRow = {
         if (!hasNext) throw new NoSuchElementException("end of partition")
-        val row = joiner.join(buffer(i).asInstanceOf[UnsafeRow], results(evaluator.result(i)))
+        val row = joiner.join(buffer(i).asInstanceOf[UnsafeRow], results(evaluated.getRow(i)))
         i += 1
         row
       }
