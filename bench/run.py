@@ -33,6 +33,7 @@ import data  # noqa: E402
 import inference  # noqa: E402
 import methods  # noqa: E402
 import report  # noqa: E402
+import scale  # noqa: E402
 import tuning  # noqa: E402
 from memory import Peak, status_bytes  # noqa: E402
 
@@ -377,19 +378,26 @@ def main():
     cases.sort(key=lambda c: [n for n, *_ in CASES].index(c["name"]))
     inferred = [inference.run_case(spark, pid, c, args, measure) for c in inferences]
     searched = [run_tuning_case(spark, pid, c, args) for c in searches]
+    # The scale case runs its own spark-shell with a 2 GB driver, after this session's cases.
+    scaled = None
+    if scale.NAME in wanted or (not wanted and not args.smoke):
+        import pyspark
+
+        print(f"== {scale.NAME}", flush=True)
+        scaled = scale.run_case(os.path.abspath(args.jar), os.path.dirname(pyspark.__file__))
     res = {
         "date": started.strftime("%Y-%m-%d"), "started": started.isoformat(),
         "command": os.environ.get("BENCH_COMMAND") or shlex.join([os.path.basename(sys.executable)]
                                                                  + sys.argv),
         "smoke": args.smoke, "repeats": args.repeats, "environment": environment(spark, args),
         "native_floor_threads": 2, "cases": cases, "svc_single": svc, "inference": inferred,
-        "tuning": searched,
+        "tuning": searched, "scale": scaled,
         "load_average_start": load_start,
         "load_average_end": os.getloadavg(),
         "wall_s": (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(),
     }
     res["targets"] = (report.targets(cases, svc) + inference.targets(inferred)
-                      + report.tuning_targets(searched))
+                      + report.tuning_targets(searched) + report.scale_targets(scaled))
     spark.stop()
 
     os.makedirs(args.out, exist_ok=True)

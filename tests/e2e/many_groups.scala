@@ -28,10 +28,36 @@ object ManyGroupsE2E {
   private def check(cond: Boolean, what: => String): Unit =
     if (!cond) throw new AssertionError(s"e2e check failed: $what")
 
+  // The heap in use, sampled every 20 ms: its peak during each timed phase (garbage included),
+  // and after the phase what a full collection leaves (what stayed live), for `make bench`'s
+  // scale case.
+  private object Heap {
+    private val memory = java.lang.management.ManagementFactory.getMemoryMXBean
+    @volatile var peak = 0L
+    @volatile var overall = 0L
+    private val sampler = new Thread(() =>
+      while (true) {
+        val used = memory.getHeapMemoryUsage.getUsed
+        peak = math.max(peak, used)
+        overall = math.max(overall, used)
+        Thread.sleep(20)
+      }
+    )
+    sampler.setDaemon(true)
+    sampler.start()
+
+    def live(): Long = { System.gc(); memory.getHeapMemoryUsage.getUsed }
+  }
+
   private def timed[T](what: String)(body: => T): T = {
+    Heap.peak = 0L
     val start = System.nanoTime
     val out = body
-    println(f"e2e many-groups: $what in ${(System.nanoTime - start) / 1e9}%.1f s")
+    val seconds = (System.nanoTime - start) / 1e9
+    println(
+      f"e2e many-groups: $what in $seconds%.1f s" +
+        f" (peak heap ${Heap.peak >> 20} MB, live after ${Heap.live() >> 20} MB)"
+    )
     out
   }
 
@@ -155,6 +181,7 @@ object ManyGroupsE2E {
     manyfold.foreach { case (d, b) =>
       check(b < collected / 10, s"'$d' brought $b bytes to the driver (a collect: $collected)")
     }
+    println(s"e2e many-groups: peak heap ${Heap.overall >> 20} MB of ${heap >> 20} MB")
   }
 }
 
