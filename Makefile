@@ -15,6 +15,7 @@ NATIVE_RES := target/native-resources/manyfold/native/$(PLATFORM)
 JAR := target/jar/manyfold_2.12-0.1.0.jar
 
 .PHONY: all native jar venv test test-rust test-scala test-e2e test-notebook demo lint fmt bench bench-smoke clean
+.PHONY: wheel test-python
 
 all: jar
 
@@ -28,7 +29,7 @@ native:
 
 jar: native
 	$(SBT) package
-	@unzip -l $(JAR) | grep -q "manyfold/native/$(PLATFORM)/libmanyfold_jni.so" \
+	@unzip -l $(JAR) | grep "manyfold/native/$(PLATFORM)/libmanyfold_jni.so" >/dev/null \
 	  || { echo "the native library is missing from $(JAR)" >&2; exit 1; }
 	@echo "packaged $(JAR)"
 
@@ -39,7 +40,7 @@ $(VENV)/.ready: tests/requirements.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 
-test: test-rust test-scala test-e2e test-notebook bench-smoke
+test: test-rust test-scala test-e2e test-notebook test-python bench-smoke
 
 test-rust:
 	cargo test --release --workspace
@@ -101,3 +102,41 @@ fmt:
 clean:
 	cargo clean
 	rm -rf scala/target project/target target
+
+## The Python package (python/): a pure-Python wheel that carries the jar, built from a copy of
+## python/ with the jar added (target/python-build), by setuptools from a cached build venv.
+WHEEL := target/wheel/manyfold-0.1.0-py3-none-any.whl
+WHEEL_VENV := $(CACHE)/venv-wheel-build
+PY_VENV := $(CACHE)/venv-python-spark-$(SPARK_VERSION)
+PY_PYTHON := $(PY_VENV)/bin/python
+
+$(WHEEL_VENV)/.ready:
+	python3 -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/pip install -q --disable-pip-version-check 'setuptools>=70' wheel
+	touch $@
+
+wheel: jar $(WHEEL_VENV)/.ready
+	rm -rf target/python-build target/wheel
+	mkdir -p target/wheel
+	cp -r python target/python-build
+	rm -rf target/python-build/tests target/python-build/build target/python-build/*.egg-info \
+	  target/python-build/manyfold/jars/*.jar
+	cp $(JAR) target/python-build/manyfold/jars/
+	cd target/python-build && $(WHEEL_VENV)/bin/pip wheel -q --disable-pip-version-check \
+	  --no-deps --no-build-isolation -w $(CURDIR)/target/wheel .
+	@unzip -l $(WHEEL) | grep "manyfold/jars/$(notdir $(JAR))" >/dev/null \
+	  || { echo "the jar is missing from $(WHEEL)" >&2; exit 1; }
+	@echo "built $(WHEEL)"
+
+## The wheel installed into a cached venv (pyspark, pytest, scikit-learn, joblibspark): the pytest
+## suite (python/tests) on a local[2] session with the packaged jar, then notebooks/python/*.py
+## run as scripts (logs in tests/out/notebooks-python/).
+$(PY_VENV)/.ready: tests/requirements.txt python/tests/requirements.txt
+	python3 -m venv $(PY_VENV)
+	$(PY_VENV)/bin/pip install -q --disable-pip-version-check -r python/tests/requirements.txt
+	touch $@
+
+test-python: wheel $(PY_VENV)/.ready
+	$(PY_VENV)/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall $(WHEEL)
+	cd python/tests && $(PY_PYTHON) -m pytest -q -p no:cacheprovider .
+	PYTHON=$(PY_PYTHON) bash python/tests/run_notebooks.sh
