@@ -82,8 +82,11 @@ def session(app_name: str = "manyfold", master: str = "local[2]") -> Any:
     """The active SparkSession (e.g. a Databricks notebook's), else a new one with the jar.
 
     A new session runs on ``master`` with few shuffle partitions and no UI, for scripts and
-    tests; it is checked to have the manyfold classes either way.
+    tests, its Python workers on this interpreter (unless PYSPARK_PYTHON says otherwise); it is
+    checked to have the manyfold classes either way.
     """
+    import sys
+
     from pyspark.sql import SparkSession
 
     spark = SparkSession.getActiveSession()
@@ -95,6 +98,8 @@ def session(app_name: str = "manyfold", master: str = "local[2]") -> Any:
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
         )
+        # pyspark starts its Python workers with PYSPARK_PYTHON, else "python3" from PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         spark = configure(builder).getOrCreate()
     check_jar(spark)
     return spark
