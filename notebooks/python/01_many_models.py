@@ -85,7 +85,8 @@ sklearn_models = (
 
 # COMMAND ----------
 
-model = Grouped(LinearRegression(inputCols=features, labelCol="sales"), groupCols=["store"]).fit(sales)
+model = Grouped(LinearRegression(inputCols=features, labelCol="sales"),
+                groupCols=["store"]).fit(sales)
 
 # COMMAND ----------
 
@@ -129,7 +130,8 @@ coefficients = spark.sparkContext.broadcast(sklearn_models.to_dict("index"))
 @F.pandas_udf("double")
 def predict_udf(store: pd.Series, price: pd.Series, promo: pd.Series) -> pd.Series:
     c = pd.DataFrame([coefficients.value[s] for s in store])
-    return c["c_price"].to_numpy() * price + c["c_promo"].to_numpy() * promo + c["intercept"].to_numpy()
+    return (c["c_price"].to_numpy() * price + c["c_promo"].to_numpy() * promo
+            + c["intercept"].to_numpy())
 
 
 before = sales.withColumn("prediction", predict_udf("store", "price", "promo"))

@@ -46,7 +46,8 @@ pdf["fold"] = np.arange(n) % 3
 df = spark.createDataFrame(pdf).cache()
 
 svc = SVC(inputCols=features, labelCol="label")
-grid = ParamGridBuilder().addGrid(svc.cost, [0.1, 1.0, 10.0]).addGrid(svc.kernel, ["linear", "rbf"]).build()
+grid = (ParamGridBuilder().addGrid(svc.cost, [0.1, 1.0, 10.0])
+        .addGrid(svc.kernel, ["linear", "rbf"]).build())
 
 # COMMAND ----------
 
@@ -77,9 +78,9 @@ sk_scores = np.array(search.cv_results_["mean_test_score"])
 
 # COMMAND ----------
 
-cv = NativeCrossValidator(estimator=svc, estimatorParamMaps=grid, numFolds=3, foldCol="fold",
-                          evaluator=MulticlassClassificationEvaluator(labelCol="label", metricName="accuracy"),
-                          parallelism=2).fit(df)
+accuracy = MulticlassClassificationEvaluator(labelCol="label", metricName="accuracy")
+cv = NativeCrossValidator(estimator=svc, estimatorParamMaps=grid, evaluator=accuracy,
+                          numFolds=3, foldCol="fold", parallelism=2).fit(df)
 
 # COMMAND ----------
 

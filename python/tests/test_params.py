@@ -96,7 +96,10 @@ class _NoJvm:
         return lambda *args: None
 
 
-def _raises_before_the_jvm(stage, setting, exception=TypeError, match="(?i)could not convert|requires value of type"):
+WRONG_TYPE = "(?i)could not convert|requires value of type"
+
+
+def _raises_before_the_jvm(stage, setting, exception=TypeError, match=WRONG_TYPE):
     real, spy = stage._java_obj, _NoJvm()
     stage._java_obj = spy
     try:

@@ -155,7 +155,8 @@ class Grouped(Estimator["GroupedModel"], _GroupedParams, JavaMLWritable,
     @classmethod
     def _from_java(cls, java_stage: Any) -> "Grouped":
         search = java_stage.search()
-        inner = JavaParams._from_java(search.get() if search.isDefined() else java_stage.estimator())
+        java_inner = search.get() if search.isDefined() else java_stage.estimator()
+        inner = JavaParams._from_java(java_inner)
         py_stage = cls(inner)
         params_from_java(py_stage, java_stage, skip=["estimator"])
         py_stage._resetUid(java_stage.uid())
