@@ -1,6 +1,7 @@
 package manyfold.jni
 
 import java.io.{ByteArrayOutputStream, IOException, InputStream}
+import java.nio.charset.StandardCharsets
 import java.nio.file.{Files, Path, Paths, StandardCopyOption}
 import java.security.MessageDigest
 import java.util.Locale
@@ -15,6 +16,11 @@ import java.util.Locale
  *      (default `<java.io.tmpdir>/manyfold-native-<version>-<hash>`, where `<hash>` is a prefix of
  *      the library's SHA-256, so two builds never share a file).
  *
+ * `<os>-<arch>` comes from `os.name` and `os.arch` (see [[platform]]). The jar bundles
+ * `linux-x86_64` and `linux-aarch64`, built against glibc 2.17, and lists them in
+ * `manyfold/native/platforms.txt`; on any other platform the error names the platform, the bundled
+ * ones and `manyfold.native.lib`.
+ *
  * Several executor JVMs on one machine may extract at the same time: each writes its own temporary
  * file and renames it into place atomically, so none ever loads a half-written library.
  */
@@ -26,20 +32,33 @@ object NativeLoader {
   /** System property naming the directory the bundled library is extracted into. */
   val DirectoryProperty = "manyfold.native.dir"
 
+  /** Resource listing the platforms the jar bundles a library for, one per line. */
+  val PlatformIndex = "manyfold/native/platforms.txt"
+
+  /** Platforms probed for a bundled library when the jar has no [[PlatformIndex]]. */
+  val KnownPlatforms: Seq[String] =
+    Seq("linux-x86_64", "linux-aarch64", "darwin-x86_64", "darwin-aarch64", "windows-x86_64")
+
+  /** The oldest glibc the bundled Linux libraries run on. */
+  val GlibcFloor = "2.17"
+
   @volatile private var loadedFrom: Option[Path] = None
 
   /** Loads the library unless this JVM already has; safe to call from many threads. */
   def load(): Unit = if (loadedFrom.isEmpty) synchronized {
     if (loadedFrom.isEmpty) {
-      val platform = currentPlatform
-      val file = locate(platform)
+      val osName = System.getProperty("os.name", "")
+      val osArch = System.getProperty("os.arch", "")
+      val platform = this.platform(osName, osArch)
+      val file = locateFor(osName, osArch, readResource)
       try System.load(file.toAbsolutePath.toString)
       catch {
         case e: UnsatisfiedLinkError =>
           throw new NativeLibraryException(
             s"cannot load the manyfold native library $file on $platform: ${e.getMessage} " +
-              s"(a library built for this machine can be given with -D$LibraryProperty=" +
-              "/path/to/libmanyfold_jni.so)",
+              s"(the bundled libraries need glibc $GlibcFloor or newer; a library built for " +
+              s"this machine can be given with -D$LibraryProperty=/path/to/" +
+              s"${libraryFileName(platform)})",
             e
           )
       }
@@ -91,28 +110,70 @@ object NativeLoader {
    *   if neither exists, naming the platform, the resource looked for and the property that points
    *   at a library file
    */
-  def locate(platform: String): Path =
+  def locate(platform: String): Path = locate(platform, s"platform $platform", readResource)
+
+  /**
+   * [[locate]] for a JVM whose `os.name` and `os.arch` are given, with the jar's resources read by
+   * `resource` (a path to its bytes, `None` when absent).
+   */
+  private[jni] def locateFor(
+      osName: String,
+      osArch: String,
+      resource: String => Option[Array[Byte]]
+  ): Path = {
+    val p = platform(osName, osArch)
+    locate(p, s"platform $p (os.name=$osName, os.arch=$osArch)", resource)
+  }
+
+  private def locate(
+      platform: String,
+      described: String,
+      resource: String => Option[Array[Byte]]
+  ): Path =
     Option(System.getProperty(LibraryProperty)).filter(_.nonEmpty) match {
       case Some(configured) =>
         val file = Paths.get(configured)
         if (!Files.isRegularFile(file)) {
           throw new NativeLibraryException(
-            s"-D$LibraryProperty=$configured does not name a file (platform $platform)"
+            s"-D$LibraryProperty=$configured does not name a file ($described)"
           )
         }
         file
-      case None => extract(platform)
+      case None =>
+        val bytes = resource(resourcePath(platform)).getOrElse {
+          throw new NativeLibraryException(missingMessage(platform, described, resource))
+        }
+        extract(platform, bytes)
     }
 
-  private def extract(platform: String): Path = {
-    val resource = resourcePath(platform)
-    val bytes = readResource(resource).getOrElse {
-      throw new NativeLibraryException(
-        s"manyfold has no native library for platform $platform: the resource $resource is not " +
-          s"in the jar. Build libmanyfold_jni for this platform and pass " +
-          s"-D$LibraryProperty=/path/to/${libraryFileName(platform)}"
-      )
-    }
+  /**
+   * The platforms with a library in the jar: those its [[PlatformIndex]] lists, or, without one,
+   * those of [[KnownPlatforms]] present; either way only those whose library is there.
+   */
+  private[jni] def bundledPlatforms(resource: String => Option[Array[Byte]]): Seq[String] = {
+    val listed = resource(PlatformIndex)
+      .map(b => new String(b, StandardCharsets.UTF_8).split("\n").map(_.trim).filter(_.nonEmpty))
+      .map(_.toSeq)
+      .getOrElse(KnownPlatforms)
+    listed.distinct.filter(p => resource(resourcePath(p)).isDefined)
+  }
+
+  private def missingMessage(
+      platform: String,
+      described: String,
+      resource: String => Option[Array[Byte]]
+  ): String = {
+    val bundled = bundledPlatforms(resource)
+    val has =
+      if (bundled.isEmpty) "this jar bundles no native library"
+      else s"this jar bundles ${bundled.mkString(", ")}"
+    s"manyfold has no native library for $described: the resource ${resourcePath(platform)} " +
+      s"is not in the jar, and $has. Build libmanyfold_jni for this platform (cargo build " +
+      s"--release -p manyfold-jni) and pass -D$LibraryProperty=/path/to/" +
+      s"${libraryFileName(platform)} to the driver and the executors"
+  }
+
+  private def extract(platform: String, bytes: Array[Byte]): Path = {
     val hash = sha256Hex(bytes)
     val dir = Option(System.getProperty(DirectoryProperty)).filter(_.nonEmpty) match {
       case Some(d) => Paths.get(d)
@@ -154,7 +215,7 @@ object NativeLoader {
   private def version: String =
     Option(getClass.getPackage).flatMap(p => Option(p.getImplementationVersion)).getOrElse("dev")
 
-  private def readResource(resource: String): Option[Array[Byte]] = {
+  private[jni] def readResource(resource: String): Option[Array[Byte]] = {
     val loader =
       Option(Thread.currentThread.getContextClassLoader).getOrElse(getClass.getClassLoader)
     val in = Option(getClass.getClassLoader.getResourceAsStream(resource))
