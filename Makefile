@@ -9,29 +9,91 @@ VENV := $(CACHE)/venv-spark-$(SPARK_VERSION)
 PYTHON := $(VENV)/bin/python
 SPARK_HOME_DIR = $(shell $(PYTHON) -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
 SBT := tools/sbt
-PLATFORM := linux-x86_64
-NATIVE_LIB := target/release/libmanyfold_jni.so
-NATIVE_RES := target/native-resources/manyfold/native/$(PLATFORM)
 JAR := target/jar/manyfold_2.12-0.1.0.jar
 
-.PHONY: all native jar venv test test-rust test-scala test-e2e test-notebook demo lint fmt bench bench-smoke clean
+.PHONY: all native native-targets test-native qemu-user test-aarch64 test-baseline jar venv test test-rust test-scala test-e2e test-notebook demo lint fmt bench bench-smoke clean
 .PHONY: wheel test-python
 
 all: jar
 
-## The cdylib, in release, copied where sbt packs it into the jar.
-native:
-	cargo build --release -p manyfold-jni
-	mkdir -p $(NATIVE_RES)
-	cp $(NATIVE_LIB) $(NATIVE_RES)/libmanyfold_jni.so
-	@echo "highest GLIBC symbol required by libmanyfold_jni.so:" \
-	  "$$(objdump -T $(NATIVE_LIB) | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)"
+## The native libraries the jar ships, linux-x86_64 and linux-aarch64: the cdylib in release,
+## cross-built with cargo-zigbuild against glibc $(GLIBC_FLOOR) (zig from PyPI, in $(ZIG_VENV)),
+## for rustc's default CPUs (baseline x86-64, armv8-a), copied where sbt packs them into the jar
+## (and finds them for `sbt test`), with manyfold/native/platforms.txt listing them. Prints each
+## library's ELF machine and highest required GLIBC_ symbol (readelf).
+GLIBC_FLOOR := 2.17
+ZIGLANG_VERSION := 0.15.2
+ZIGBUILD_VERSION := 0.24.0
+ZIG_VENV := $(CACHE)/venv-zigbuild-$(ZIGBUILD_VERSION)-zig-$(ZIGLANG_VERSION)
+NATIVE_DIR := target/native-resources/manyfold/native
+# platforms in the jar: linux-<arch> is built for Rust's <arch>-unknown-linux-gnu
+NATIVE_PLATFORMS := linux-x86_64 linux-aarch64
+
+$(ZIG_VENV)/.ready:
+	python3 -m venv $(ZIG_VENV)
+	$(ZIG_VENV)/bin/pip install -q --disable-pip-version-check \
+	  ziglang==$(ZIGLANG_VERSION) cargo-zigbuild==$(ZIGBUILD_VERSION)
+	touch $@
+
+## Rust's aarch64 standard library (rustup), added when missing.
+native-targets:
+	@if command -v rustup >/dev/null \
+	    && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then \
+	  rustup target add aarch64-unknown-linux-gnu; fi
+
+native: $(ZIG_VENV)/.ready native-targets
+	@# A target-cpu or target-feature would make the library die with SIGILL on older CPUs.
+	@if grep -qs 'target-cpu\|target-feature' .cargo/config .cargo/config.toml \
+	    || [[ "$${RUSTFLAGS-} $${CARGO_ENCODED_RUSTFLAGS-}" == *target-* ]]; then \
+	  echo "native: refusing to build with a target-cpu/target-feature setting" >&2; exit 1; fi
+	PATH="$(ZIG_VENV)/bin:$$PATH" cargo zigbuild --release -p manyfold-jni \
+	  $(foreach p,$(NATIVE_PLATFORMS),--target $(p:linux-%=%)-unknown-linux-gnu.$(GLIBC_FLOOR))
+	rm -rf $(NATIVE_DIR)
+	for p in $(NATIVE_PLATFORMS); do mkdir -p $(NATIVE_DIR)/$$p && \
+	  cp target/$${p#linux-}-unknown-linux-gnu/release/libmanyfold_jni.so $(NATIVE_DIR)/$$p/; done
+	printf '%s\n' $(NATIVE_PLATFORMS) > $(NATIVE_DIR)/platforms.txt
+	@for p in $(NATIVE_PLATFORMS); do \
+	  lib=$(NATIVE_DIR)/$$p/libmanyfold_jni.so; \
+	  echo "$$p/libmanyfold_jni.so: ELF machine" \
+	    "$$(readelf -h $$lib | sed -n 's/^ *Machine: *//p'), highest GLIBC symbol" \
+	    "$$(readelf -V -W $$lib | grep -o 'GLIBC_[0-9.]*[0-9]' | sort -uV | tail -1)"; \
+	done
+
+## The bundled libraries checked (tests/native/check_libs.py): ELF machine per platform, no
+## GLIBC_ symbol newer than $(GLIBC_FLOOR), no instruction beyond baseline x86-64.
+test-native: native
+	python3 tests/native/check_libs.py --self-test --max-glibc $(GLIBC_FLOOR) $(NATIVE_DIR)
+
+## manyfold-core's tests built for linux-aarch64 (glibc $(GLIBC_FLOOR), as the shipped library) and
+## run under qemu-aarch64 with Debian's arm64 glibc; installs qemu-user and the arm64 glibc with
+## apt-get when missing.
+AARCH64_SYSROOT := /usr/aarch64-linux-gnu
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+qemu-user:
+	@if ! command -v qemu-aarch64 >/dev/null \
+	    || [ ! -e $(AARCH64_SYSROOT)/lib/ld-linux-aarch64.so.1 ] \
+	    || [ ! -e $(AARCH64_SYSROOT)/lib/libgcc_s.so.1 ]; then \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q \
+	    --no-install-recommends qemu-user libc6-arm64-cross libgcc-s1-arm64-cross; fi
+
+test-aarch64: $(ZIG_VENV)/.ready native-targets qemu-user
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L $(AARCH64_SYSROOT)" \
+	  PATH="$(ZIG_VENV)/bin:$$PATH" cargo-zigbuild test --release -p manyfold-core \
+	  --target aarch64-unknown-linux-gnu.$(GLIBC_FLOOR)
+
+## manyfold-core's x86_64 tests (the release build test-rust makes) under qemu-x86_64's qemu64
+## CPU (no SSSE3/SSE4/POPCNT/AVX): no SIGILL on a baseline x86-64 CPU (tests/native/baseline.sh).
+test-baseline: qemu-user
+	bash tests/native/baseline.sh
 
 jar: native
 	$(SBT) package
-	@unzip -l $(JAR) | grep "manyfold/native/$(PLATFORM)/libmanyfold_jni.so" >/dev/null \
-	  || { echo "the native library is missing from $(JAR)" >&2; exit 1; }
-	@echo "packaged $(JAR)"
+	@# (unzip's listing is read whole: grep -q exiting early would fail the pipe under pipefail)
+	@listing=$$(unzip -l $(JAR)); for f in $(NATIVE_PLATFORMS:%=%/libmanyfold_jni.so) platforms.txt; do \
+	  grep -F "manyfold/native/$$f" <<<"$$listing" >/dev/null \
+	    || { echo "manyfold/native/$$f is missing from $(JAR)" >&2; exit 1; }; \
+	done
+	@echo "packaged $(JAR) with $(NATIVE_PLATFORMS)"
 
 ## Python with pyspark (a Spark distribution: bin/spark-submit, jars/) and reference packages.
 venv: $(VENV)/.ready
@@ -40,7 +102,7 @@ $(VENV)/.ready: tests/requirements.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 
-test: test-rust test-scala test-e2e test-notebook test-python bench-smoke
+test: test-rust test-native test-scala test-e2e test-notebook test-python bench-smoke
 
 test-rust:
 	cargo test --release --workspace
