@@ -1,6 +1,7 @@
 // The Spark extension. Spark, Scala and Arrow are provided by the cluster (the versions Spark
-// 3.5.7 ships); the jar holds only manyfold's classes and the native library, which `make jar`
-// builds with cargo and copies under target/native-resources/manyfold/native/<os>-<arch>/.
+// 3.5.7 ships); the jar holds only manyfold's classes and the native libraries, which `make native`
+// cross-builds (linux-x86_64, linux-aarch64; glibc 2.17) into
+// target/native-resources/manyfold/native/<os>-<arch>/, listed in manyfold/native/platforms.txt.
 
 val sparkVersion = "3.5.7"
 
