@@ -229,16 +229,12 @@ private[manyfold] object NativePrediction {
       val k = plan.keyTypes.length
       val keysOk = k == 0 || (k == 1 && KeyIndex.integral(types.head) && types.head ==
         plan.keyTypes.head && !models.isInstanceOf[PartitionModels])
-      plan.layout.vectorColumn.isEmpty && keysOk && types.drop(k).forall(ColumnReads.numeric)
+      plan.layout.vectorColumn.isEmpty && keysOk && types.drop(k).forall(BatchEval.numeric)
     }
   }
 
   /** Reading numeric columns as Spark casts them to double. */
   private object ColumnReads {
-    def numeric(t: DataType): Boolean = t match {
-      case DoubleType | FloatType | LongType | IntegerType | ShortType | ByteType => true
-      case _ => false
-    }
 
     /** Writes `n` values of `c` into feature column `j` of the batch's rows `0 until n`. */
     def writeFeature(c: ColumnVector, n: Int, batch: BatchBuilder, j: Int): Unit = {

@@ -152,7 +152,8 @@ object BatchEval {
   private[manyfold] def schemaOf(attrs: Seq[Attribute]): StructType =
     StructType(attrs.map(a => StructField(a.name, a.dataType, a.nullable, a.metadata)))
 
-  private def numeric(t: DataType): Boolean = t match {
+  /** The types read as columns and cast to double as Spark casts them. */
+  def numeric(t: DataType): Boolean = t match {
     case ByteType | ShortType | IntegerType | LongType | FloatType | DoubleType => true
     case _ => false
   }
@@ -187,10 +188,8 @@ object BatchEval {
       batches: Iterator[ColumnarBatch]
   ): Iterator[ColumnarBatch] = {
     if (!batches.hasNext) return Iterator.empty
-    val evaluator = function.open()
-    var closed = false
-    def close(): Unit = if (!closed) { closed = true; evaluator.close() }
-    Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
+    val task = new TaskEvaluator(function)
+    import task.{close, closed, evaluator}
     new Iterator[ColumnarBatch] {
       override def hasNext: Boolean = !closed && (batches.hasNext || { close(); false })
       override def next(): ColumnarBatch = {
@@ -219,11 +218,8 @@ object BatchEval {
       kept: Option[UnsafeProjection] = None
   ): Iterator[InternalRow] = {
     if (!rows.hasNext) return Iterator.empty
-    val evaluator = function.open()
-    var closed = false
-    def close(): Unit = if (!closed) { closed = true; evaluator.close() }
-    // A consumer may stop early (limit, take): the task's end closes the evaluator then.
-    Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
+    val task = new TaskEvaluator(function)
+    import task.{close, closed, evaluator}
     // Output rows: the row's bytes and the results' bytes concatenated (no per-field copy).
     val toUnsafe = kept.getOrElse(UnsafeProjection.create(rowSchema))
     val results = UnsafeProjection.create(resultSchema)
@@ -260,6 +256,18 @@ object BatchEval {
         row
       }
     }
+  }
+
+  /**
+   * `function`'s evaluator for one task, closed once: by [[close]] at the end of the partition, or
+   * when the task completes (a consumer may stop early: limit, take).
+   */
+  private final class TaskEvaluator(function: BatchFunction) {
+    val evaluator: BatchEvaluator = function.open()
+    private var done = false
+    def closed: Boolean = done
+    def close(): Unit = if (!done) { done = true; evaluator.close() }
+    Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
   }
 
   /** Plans [[BatchEval]]. */
