@@ -3,10 +3,14 @@
 # bin/spark-submit are a Spark distribution), in local[2] and local-cluster[2,1,1024] mode, and the
 # notebooks run as scripts.
 #
-# Usage: tests/e2e/run.sh [e2e|notebooks]      (make test-e2e, make test-notebook)
+# Usage: tests/e2e/run.sh [e2e|notebooks|cross]
+#   (make test-e2e, make test-notebook; make test-e2e-spark4, test-notebook-spark4, test-cross)
 # Environment: PYTHON (the venv's python, with pyspark), JAR (the packaged jar), SPARK_HOME
-# (default: pyspark's folder), E2E_ONLY (run only the scenarios of this name, e.g. many-groups). Logs go to tests/out/<suite>/. Prints "<suite>: N passed, M failed"
-# last and exits non-zero when anything failed.
+# (default: pyspark's folder), E2E_ONLY (run only the scenarios of this name, e.g. many-groups),
+# E2E_SKIP (scenarios not to run, space-separated), E2E_TAG (logs in tests/out/<suite>-<tag>/,
+# e.g. spark4). The cross suite also takes JAR2 and SPARK_HOME2: the other Spark line's jar and
+# Spark. Logs go to tests/out/<suite>/. Prints "<suite>: N passed, M failed" last and exits
+# non-zero when anything failed.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,7 +22,7 @@ if [ -z "${SPARK_HOME:-}" ]; then
   SPARK_HOME=$("$PYTHON" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
 fi
 export SPARK_HOME
-out=$root/tests/out/$suite
+out=$root/tests/out/$suite${E2E_TAG:+-$E2E_TAG}
 passed=0
 failed=0
 failures=()
@@ -50,6 +54,7 @@ scenario() {
   shift 2
   local log=$out/$name.log start=$SECONDS rc=0
   if [ -n "${E2E_ONLY:-}" ] && [ "$name" != "$E2E_ONLY" ]; then return 0; fi
+  case " ${E2E_SKIP:-} " in *" $name "*) echo "skip $name"; return 0 ;; esac
   "$@" >"$log" 2>&1 || rc=$?
   local took=$((SECONDS - start))
   if [ "$rc" -eq 0 ] && grep -q "^$marker" "$log"; then
@@ -105,8 +110,35 @@ case $suite in
       scenario "$name" "NOTEBOOK-COMPLETE" spark_shell 'local[2]' "$script"
     done
     ;;
+  cross)
+    # Both Spark lines: JAR on SPARK_HOME (Spark 3.5, Scala 2.12), JAR2 on SPARK_HOME2 (Spark 4,
+    # Scala 2.13).
+    for f in "${JAR2:-}" "${SPARK_HOME2:-}/bin/spark-shell"; do
+      [ -f "$f" ] || { echo "cross: JAR2 and SPARK_HOME2 must name the other line's jar and Spark" >&2; exit 2; }
+    done
+    export E2E_DATA=$out/data
+    "$PYTHON" "$here/make_recipe_data.py" "$E2E_DATA" || { echo "cross: no data" >&2; exit 2; }
+    # A jar and its Spark are chosen by the variables set before each scenario (spark_shell
+    # reads SPARK_HOME and JAR when it runs).
+    h1=$SPARK_HOME j1=$JAR h2=$SPARK_HOME2 j2=$JAR2
+    xv=$here/cross_version.scala
+    # Models saved by each line load in the other and predict the same.
+    CROSS_MODE=save CROSS_DIR=$out/saved-1 SPARK_HOME=$h1 JAR=$j1 \
+      scenario save-on-1 "E2E-PASS cross-version save" spark_shell 'local[2]' "$xv"
+    CROSS_MODE=load CROSS_DIR=$out/saved-1 SPARK_HOME=$h2 JAR=$j2 \
+      scenario load-on-2 "E2E-PASS cross-version load" spark_shell 'local[2]' "$xv"
+    CROSS_MODE=save CROSS_DIR=$out/saved-2 SPARK_HOME=$h2 JAR=$j2 \
+      scenario save-on-2 "E2E-PASS cross-version save" spark_shell 'local[2]' "$xv"
+    CROSS_MODE=load CROSS_DIR=$out/saved-2 SPARK_HOME=$h1 JAR=$j1 \
+      scenario load-on-1 "E2E-PASS cross-version load" spark_shell 'local[2]' "$xv"
+    # Each jar on the other line's Spark: a clear error naming both Scala versions.
+    SPARK_HOME=$h1 JAR=$j2 scenario wrong-scala-on-1 "E2E-PASS wrong-scala" \
+      spark_shell 'local[1]' "$here/wrong_scala.scala"
+    SPARK_HOME=$h2 JAR=$j1 scenario wrong-scala-on-2 "E2E-PASS wrong-scala" \
+      spark_shell 'local[1]' "$here/wrong_scala.scala"
+    ;;
   *)
-    echo "usage: $0 [e2e|notebooks]" >&2
+    echo "usage: $0 [e2e|notebooks|cross]" >&2
     exit 2
     ;;
 esac

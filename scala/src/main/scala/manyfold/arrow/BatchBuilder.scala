@@ -5,7 +5,6 @@ import java.nio.channels.WritableByteChannel
 import scala.collection.JavaConverters._
 
 import org.apache.arrow.memory.BufferAllocator
-import org.apache.arrow.memory.util.MemoryUtil
 import org.apache.arrow.vector.{
   BaseFixedWidthVector,
   FieldVector,
@@ -16,6 +15,7 @@ import org.apache.arrow.vector.{
 import org.apache.arrow.vector.ipc.ArrowStreamWriter
 import org.apache.arrow.vector.types.FloatingPointPrecision
 import org.apache.arrow.vector.types.pojo.{ArrowType, FieldType}
+import org.apache.spark.unsafe.Platform
 
 /**
  * One Int32 index column followed by Float64 columns, each field carrying its role in its metadata,
@@ -102,12 +102,12 @@ final class BatchBuilder private (
 
   @inline private def setValid(vector: Int, row: Int): Unit = {
     val at = validityAddress(vector) + (row >> 3)
-    MemoryUtil.UNSAFE.putByte(at, (MemoryUtil.UNSAFE.getByte(at) | (1 << (row & 7))).toByte)
+    Platform.putByte(null, at, (Platform.getByte(null, at) | (1 << (row & 7))).toByte)
   }
 
   @inline private def setInvalid(vector: Int, row: Int): Unit = {
     val at = validityAddress(vector) + (row >> 3)
-    MemoryUtil.UNSAFE.putByte(at, (MemoryUtil.UNSAFE.getByte(at) & ~(1 << (row & 7))).toByte)
+    Platform.putByte(null, at, (Platform.getByte(null, at) & ~(1 << (row & 7))).toByte)
   }
 
   @inline private def checkRow(row: Int): Unit =
@@ -117,13 +117,13 @@ final class BatchBuilder private (
 
   @inline private def putDouble(vector: Int, row: Int, value: Double): Unit = {
     checkRow(row)
-    MemoryUtil.UNSAFE.putDouble(dataAddress(vector) + 8L * row, value)
+    Platform.putDouble(null, dataAddress(vector) + 8L * row, value)
     setValid(vector, row)
   }
 
   @inline private def putInt(vector: Int, row: Int, value: Int): Unit = {
     checkRow(row)
-    MemoryUtil.UNSAFE.putInt(dataAddress(vector) + 4L * row, value)
+    Platform.putInt(null, dataAddress(vector) + 4L * row, value)
     setValid(vector, row)
   }
 
@@ -172,14 +172,14 @@ final class BatchBuilder private (
     val n = values.length
     if (n > 0) checkRow(n - 1)
     val v = column + 1
-    MemoryUtil.UNSAFE.copyMemory(
+    Platform.copyMemory(
       values,
       BatchBuilder.DoubleArrayOffset,
       null,
       dataAddress(v),
       8L * n
     )
-    MemoryUtil.UNSAFE.setMemory(validityAddress(v), n >> 3, 0xff.toByte)
+    Platform.setMemory(validityAddress(v), 0xff.toByte, (n >> 3).toLong)
     var row = n & ~7
     while (row < n) {
       setValid(v, row)
@@ -264,7 +264,7 @@ final class BatchBuilder private (
 object BatchBuilder {
 
   private val DoubleArrayOffset: Long =
-    MemoryUtil.UNSAFE.arrayBaseOffset(classOf[Array[Double]]).toLong
+    Platform.DOUBLE_ARRAY_OFFSET.toLong
 
   /** Rows allocated at the first row; doubled whenever full. */
   val InitialRows: Int = 4096

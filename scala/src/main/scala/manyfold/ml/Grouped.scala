@@ -14,7 +14,7 @@ import org.json4s.{JObject, JValue}
 import org.json4s.JsonDSL._
 
 /** Params of [[Grouped]] and [[GroupedModel]]. */
-trait GroupedParams extends Params {
+trait GroupedParams extends manyfold.ml.param.CompatChecked {
 
   /**
    * Param for the group columns: one model is trained per distinct combination of their values

@@ -8,6 +8,7 @@ import org.apache.spark.ml.util._
 import org.apache.spark.sql.{Column, DataFrame, Dataset, Row}
 import org.apache.spark.sql.catalyst.expressions.Literal
 import org.apache.spark.sql.functions.{col, lit}
+import org.apache.spark.sql.manyfold.SparkShim
 import org.apache.spark.sql.types._
 import org.json4s.JsonDSL._
 
@@ -123,7 +124,7 @@ final class GroupedModel[M <: NativeModel[M]] private[manyfold] (
   // through lit, so that Spark coerces them (an Int finds a long key).
   private def keyLiteral(column: String, value: Any): Column = value match {
     case _: Row | _: scala.collection.Seq[_] =>
-      new Column(Literal.create(value, models.schema(column).dataType))
+      SparkShim.column(Literal.create(value, models.schema(column).dataType))
     case other => lit(other)
   }
 

@@ -11,6 +11,7 @@ import org.apache.spark.sql.{Column, DataFrame, Row}
 import org.apache.spark.sql.catalyst.{CatalystTypeConverters, InternalRow}
 import org.apache.spark.sql.catalyst.expressions.UnsafeRow
 import org.apache.spark.sql.types.{DataType, DoubleType, StructType}
+import org.apache.spark.sql.manyfold.SparkShim
 
 /**
  * Training many models at once: the driver checks and plans, each executor task streams its rows
@@ -127,7 +128,7 @@ private[manyfold] object GroupedTraining {
       else selected.repartition(autoPartitions(selected), keys: _*)
     val plan = plan0.copy(keyTypes = keyFields.map(_.dataType), maxRowsPerGroup = maxRowsPerGroup)
     // With adaptive execution, toRdd already runs the shuffle (as its own job).
-    rethrowInvalidInput(shuffled.queryExecution.toRdd).mapPartitions(rows =>
+    rethrowInvalidInput(SparkShim.queryExecution(shuffled).toRdd).mapPartitions(rows =>
       trainPartition(plan, rows)
     )
   }
@@ -208,7 +209,7 @@ private[manyfold] object GroupedTraining {
     val spark = df.sparkSession
     val perCore = 4L * spark.sparkContext.defaultParallelism
     // Unknown statistics come back as a huge default: the cap then applies.
-    val bySize = df.queryExecution.optimizedPlan.stats.sizeInBytes / TargetPartitionBytes + 1
+    val bySize = SparkShim.queryExecution(df).optimizedPlan.stats.sizeInBytes / TargetPartitionBytes + 1
     val cap = spark.conf.get("spark.sql.shuffle.partitions").toLong
     math.max(1L, math.min(cap, math.max(perCore, bySize.min(BigInt(cap)).toLong))).toInt
   }

@@ -10,6 +10,7 @@ import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.{InterpretedOrdering, UnsafeRow}
 import org.apache.spark.sql.functions.{coalesce, col, count, length, lit, sum, when}
 import org.apache.spark.sql.types._
+import org.apache.spark.sql.manyfold.SparkShim
 
 /**
  * The models table of a [[GroupedModel]] as a distributed DataFrame: built from the training
@@ -119,7 +120,7 @@ private[manyfold] object ModelsTable {
     val selected = models.select(
       keyFields.map(f => column(models, f.name)) ++ Seq(col("model"), col("status")): _*
     )
-    val perPartition = selected.queryExecution.toRdd
+    val perPartition = SparkShim.queryExecution(selected).toRdd
       .mapPartitions(rows => Iterator.single(checkPartition(rows, keyTypes)))
       .collect()
     val summary = Summary(

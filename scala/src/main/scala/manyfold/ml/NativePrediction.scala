@@ -12,7 +12,7 @@ import org.apache.spark.sql.{Column, DataFrame, SparkSession}
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.{UnsafeProjection, UnsafeRow}
 import org.apache.spark.sql.functions.col
-import org.apache.spark.sql.manyfold.{BatchEval, BatchEvaluator, BatchFunction}
+import org.apache.spark.sql.manyfold.{BatchEval, BatchEvaluator, BatchFunction, SparkShim}
 import org.apache.spark.sql.vectorized.ColumnVector
 import org.apache.spark.sql.types.{
   ByteType,
@@ -147,11 +147,11 @@ private[manyfold] object NativePrediction {
     val keyFields = model.models.schema.fields.take(model.groupColumns.length).toSeq
     val k = keyFields.length
     val keyTypes = keyFields.map(_.dataType)
-    val rows = model.models
+    val selected = model.models
       .where(col("status") === GroupedTraining.Ok)
       .select(keyFields.map(f => Schemas.column(f.name)) :+ col("model"): _*)
-      .queryExecution
-      .toRdd
+    val rows = SparkShim
+      .toRdd(selected)
       .mapPartitions { part =>
         val toKey = Schemas.projection(keyTypes)
         part.map(r => (toKey(r).copy(), r.getBinary(k)))
@@ -202,7 +202,7 @@ private[manyfold] object NativePrediction {
     val outFields = df.schema.fields ++ results.fields
     val inputTypes = fields.drop(numOriginal).map(_.dataType)
     val keep = StructType(fields.take(numOriginal))
-    val predicted = rows.queryExecution.toRdd.zipPartitions(models.queryExecution.toRdd) {
+    val predicted = SparkShim.queryExecution(rows).toRdd.zipPartitions(SparkShim.queryExecution(models).toRdd) {
       (part, partModels) =>
         val inputs = Schemas.projection(inputTypes, from = numOriginal)
         // The original columns only; the key and feature columns were for the inputs.

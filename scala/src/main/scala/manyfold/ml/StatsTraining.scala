@@ -16,6 +16,7 @@ import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.DataFrame
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.UnsafeRow
+import org.apache.spark.sql.manyfold.SparkShim
 
 /**
  * Linear models from sufficient statistics (docs/native-interface.md, "Sufficient statistics"):
@@ -69,7 +70,7 @@ private[manyfold] object StatsTraining {
       plan: GroupedTraining.Plan,
       numPartitions: Int
   ): RDD[GroupedTraining.Trained] = {
-    val partials = selected.queryExecution.toRdd.mapPartitions(rows => accumulate(plan, rows))
+    val partials = SparkShim.queryExecution(selected).toRdd.mapPartitions(rows => accumulate(plan, rows))
     partials
       .partitionBy(new HashPartitioner(math.max(1, numPartitions)))
       .mapPartitions(pairs => solve(plan, pairs))
@@ -157,7 +158,7 @@ private[manyfold] object StatsTraining {
         i += 1
       }
     }
-    out
+    out.toSeq
   }
 
   /**

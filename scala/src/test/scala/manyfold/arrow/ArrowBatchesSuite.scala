@@ -22,6 +22,7 @@ import org.apache.spark.sql.functions.col
 import org.apache.spark.sql.types._
 import org.scalatest.BeforeAndAfterAll
 import org.scalatest.funsuite.AnyFunSuite
+import org.apache.spark.sql.manyfold.SparkShim
 
 class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfterAll {
 
@@ -52,7 +53,7 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
   }
 
   private def internalRows(df: DataFrame): Array[InternalRow] =
-    df.queryExecution.toRdd.map(_.copy()).collect()
+    SparkShim.queryExecution(df).toRdd.map(_.copy()).collect()
 
   override def afterAll(): Unit = {
     assert(ArrowBatches.allocator.getAllocatedMemory == 0, "an Arrow buffer leaked")

@@ -21,6 +21,7 @@ import org.apache.spark.storage.StorageLevel
 import org.apache.spark.unsafe.types.UTF8String
 import org.json4s.JValue
 import org.scalatest.funsuite.AnyFunSuite
+import org.apache.spark.sql.manyfold.SparkShim
 
 /**
  * Grouped training and prediction against scikit-learn: tests/fixtures/scala, made by
@@ -206,7 +207,7 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     val big = spark.range(0, 200L * 1000 * 1000).selectExpr("id", "id AS b", "id AS c")
     spark.conf.set("spark.sql.shuffle.partitions", "1000")
     try {
-      val expected = big.queryExecution.optimizedPlan.stats.sizeInBytes /
+      val expected = SparkShim.queryExecution(big).optimizedPlan.stats.sizeInBytes /
         GroupedTraining.TargetPartitionBytes + 1
       assert(expected > 4 * cores)
       assert(GroupedTraining.autoPartitions(big) == expected.toInt)

@@ -10,7 +10,7 @@ import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.sql.{AnalysisException, DataFrame, Row}
 import org.apache.spark.sql.execution.adaptive.AdaptiveSparkPlanExec
 import org.apache.spark.sql.functions.{col, lit, when}
-import org.apache.spark.sql.manyfold.BatchEvalExec
+import org.apache.spark.sql.manyfold.{BatchEvalExec, SparkShim}
 import org.scalatest.funsuite.AnyFunSuite
 
 /** Columnar transform paths and models as SQL functions. */
@@ -216,7 +216,7 @@ class PredictionSqlSuite extends AnyFunSuite with SharedSpark {
 
   // The ManyfoldPredict operator of an executed plan (AQE's included).
   private def predictOperator(df: DataFrame): BatchEvalExec = {
-    val plan = df.queryExecution.executedPlan match {
+    val plan = SparkShim.queryExecution(df).executedPlan match {
       case a: AdaptiveSparkPlanExec => a.executedPlan
       case other => other
     }
@@ -251,7 +251,7 @@ class PredictionSqlSuite extends AnyFunSuite with SharedSpark {
     try {
       for (input <- Seq(cached, parquet)) {
         val scored = classifier.transform(input)
-        assert(predictOperator(scored).supportsColumnar, scored.queryExecution.executedPlan)
+        assert(predictOperator(scored).supportsColumnar, SparkShim.queryExecution(scored).executedPlan)
         val got = byRow(scored, outputs: _*)
         assert(got == byRow(classifier.transform(rows), outputs: _*))
         // A null feature gives no prediction; every other row has all three.
@@ -283,7 +283,7 @@ class PredictionSqlSuite extends AnyFunSuite with SharedSpark {
     val cached = scored.repartition(2).cache()
     try {
       val out = grouped.transform(cached)
-      assert(predictOperator(out).supportsColumnar, out.queryExecution.executedPlan)
+      assert(predictOperator(out).supportsColumnar, SparkShim.queryExecution(out).executedPlan)
       val got = byRow(out, "prediction")
       assert(got == byRow(grouped.transform(scored), "prediction"))
       assert(got.count(_._2.head == null) == 4) // stores 4 and 5 have no model

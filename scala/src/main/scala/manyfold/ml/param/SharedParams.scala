@@ -7,7 +7,7 @@ import org.apache.spark.ml.param._
 // algorithms (maxIter, tol) are set by each algorithm's Params trait and stated in its docs.
 
 /** Plain numeric feature columns, used instead of `featuresCol` when non-empty. */
-trait HasInputCols extends Params {
+trait HasInputCols extends CompatChecked {
 
   /**
    * Param for the numeric feature columns (byte, short, int, long, float, double or decimal), used
@@ -31,7 +31,7 @@ trait HasInputCols extends Params {
 }
 
 /** Sample weights, as Spark's `weightCol`. */
-trait HasWeightCol extends Params {
+trait HasWeightCol extends CompatChecked {
 
   /**
    * Param for the sample weight column (numeric, finite, >= 0; a group whose weights are all 0
@@ -49,7 +49,7 @@ trait HasWeightCol extends Params {
 }
 
 /** The regularization strength. */
-trait HasRegParam extends Params {
+trait HasRegParam extends CompatChecked {
 
   /** Param for the regularization parameter; finite, >= 0. Default 0.0. */
   final val regParam: DoubleParam = new DoubleParam(
@@ -66,7 +66,7 @@ trait HasRegParam extends Params {
 }
 
 /** The mix of L1 and L2 penalties, as Spark's `elasticNetParam`. */
-trait HasElasticNetParam extends Params {
+trait HasElasticNetParam extends CompatChecked {
 
   /**
    * Param for the ElasticNet mixing parameter alpha in [0, 1]: the penalty is `regParam * (alpha *
@@ -87,7 +87,7 @@ trait HasElasticNetParam extends Params {
 }
 
 /** The iteration budget of an iterative fit; each algorithm sets and documents its default. */
-trait HasMaxIter extends Params {
+trait HasMaxIter extends CompatChecked {
 
   /** Param for the maximum number of iterations; >= 0. The default is the algorithm's. */
   final val maxIter: IntParam = new IntParam(
@@ -102,7 +102,7 @@ trait HasMaxIter extends Params {
 }
 
 /** The convergence tolerance of an iterative fit; each algorithm sets its default. */
-trait HasTol extends Params {
+trait HasTol extends CompatChecked {
 
   /** Param for the convergence tolerance; finite, >= 0. The default is the algorithm's. */
   final val tol: DoubleParam = new DoubleParam(
@@ -117,7 +117,7 @@ trait HasTol extends Params {
 }
 
 /** Whether to fit an intercept. */
-trait HasFitIntercept extends Params {
+trait HasFitIntercept extends CompatChecked {
 
   /** Param for whether to fit an intercept term. Default true. */
   final val fitIntercept: BooleanParam =
@@ -130,7 +130,7 @@ trait HasFitIntercept extends Params {
 }
 
 /** Whether to penalize on the standardized scale. */
-trait HasStandardization extends Params {
+trait HasStandardization extends CompatChecked {
 
   /**
    * Param for whether to standardize the features before fitting (coefficients are always reported
@@ -150,7 +150,7 @@ trait HasStandardization extends Params {
 }
 
 /** The seed of a randomized fit; every fit is deterministic for a given seed. */
-trait HasSeed extends Params {
+trait HasSeed extends CompatChecked {
 
   /** Param for the random seed (any long). Default 0. */
   final val seed: LongParam =
@@ -166,7 +166,7 @@ trait HasSeed extends Params {
  * The features and prediction columns of a stage that is not one of Spark's predictors (k-means);
  * Spark's predictors get theirs from their base classes.
  */
-trait HasFeaturesAndPredictionCols extends Params {
+trait HasFeaturesAndPredictionCols extends CompatChecked {
 
   /** Param for the features column, an ML Vector; used when `inputCols` is empty. */
   final val featuresCol: Param[String] = new Param[String](
@@ -208,4 +208,12 @@ private[manyfold] object ColumnNames {
   /** Column names: non-empty, none twice. */
   val distinct: Array[String] => Boolean = a =>
     a.forall(_.nonEmpty) && a.distinct.length == a.length
+}
+
+/**
+ * Every manyfold stage's params extend this: its initializer runs before any other of theirs, and
+ * checks that the jar fits the running Scala and Spark ([[manyfold.Compat]]).
+ */
+trait CompatChecked extends Params {
+  manyfold.Compat.check()
 }

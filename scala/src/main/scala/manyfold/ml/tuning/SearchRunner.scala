@@ -7,6 +7,7 @@ import manyfold.jni.{NativeApi, NativeCalls}
 import manyfold.ml.{GroupedTraining, Jobs}
 import org.apache.spark.TaskContext
 import org.apache.spark.sql.DataFrame
+import org.apache.spark.sql.manyfold.SparkShim
 
 /**
  * Runs the fits of a search over one data set. The rows are written once into Arrow IPC chunks (one
@@ -30,7 +31,8 @@ private[manyfold] object SearchRunner {
     val (selected, rowPlan) = GroupedTraining.select(df, Nil, plan.estimator, plan.extras)
     val sc = df.sparkSession.sparkContext
     checkSize(df.sparkSession, selected, rowPlan)
-    val chunks = selected.queryExecution.toRdd
+    val chunks = SparkShim
+      .toRdd(selected)
       .mapPartitions(rows => chunk(rowPlan, rows))
       .collect()
     val broadcast = sc.broadcast(chunks)

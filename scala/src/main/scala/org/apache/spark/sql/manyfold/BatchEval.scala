@@ -4,7 +4,7 @@ import scala.collection.mutable.ArrayBuffer
 
 import org.apache.spark.TaskContext
 import org.apache.spark.rdd.RDD
-import org.apache.spark.sql.{AnalysisException, Column, DataFrame, Dataset, SparkSession, Strategy}
+import org.apache.spark.sql.{Column, DataFrame, SparkSession}
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.analysis.FunctionRegistry
 import org.apache.spark.sql.catalyst.expressions.{
@@ -23,7 +23,7 @@ import org.apache.spark.sql.catalyst.expressions.codegen.GenerateUnsafeRowJoiner
 import org.apache.spark.sql.catalyst.FunctionIdentifier
 import org.apache.spark.sql.catalyst.plans.logical.{LogicalPlan, Project, UnaryNode}
 import org.apache.spark.sql.catalyst.rules.Rule
-import org.apache.spark.sql.execution.{SparkPlan, UnaryExecNode}
+import org.apache.spark.sql.execution.{SparkPlan, SparkStrategy, UnaryExecNode}
 import org.apache.spark.sql.types.{
   ByteType,
   DataType,
@@ -271,7 +271,7 @@ object BatchEval {
   }
 
   /** Plans [[BatchEval]]. */
-  object Planning extends Strategy {
+  object Planning extends SparkStrategy {
     override def apply(plan: LogicalPlan): Seq[SparkPlan] = plan match {
       case BatchEval(f, inputs, results, child) =>
         BatchEvalExec(f, inputs, results, planLater(child)) :: Nil
@@ -281,7 +281,7 @@ object BatchEval {
 
   /** Adds the planning strategy and the SQL call extraction to a session (once). */
   def install(spark: SparkSession): Unit = synchronized {
-    val methods = spark.experimental
+    val methods = SparkShim.experimental(spark)
     if (!methods.extraStrategies.contains(Planning)) {
       methods.extraStrategies = methods.extraStrategies :+ Planning
     }
@@ -302,8 +302,8 @@ object BatchEval {
   ): DataFrame = {
     val spark = df.sparkSession
     install(spark)
-    val analyzed = df.queryExecution.analyzed
-    val resolved = df.select(inputs: _*).queryExecution.analyzed match {
+    val analyzed = SparkShim.analyzed(df)
+    val resolved = SparkShim.analyzed(df.select(inputs: _*)) match {
       case Project(list, child) if child.sameResult(analyzed) =>
         list.map(stripAlias)
       case other =>
@@ -312,7 +312,7 @@ object BatchEval {
     val attrs = results.fields.map { f =>
       AttributeReference(f.name, f.dataType, f.nullable, f.metadata)()
     }
-    Dataset.ofRows(spark, BatchEval(function, resolved, attrs.toSeq, analyzed))
+    SparkShim.ofRows(spark, BatchEval(function, resolved, attrs.toSeq, analyzed))
   }
 
   private def stripAlias(e: NamedExpression): Expression = e match {
@@ -322,7 +322,7 @@ object BatchEval {
 
   /** A DataFrame of internal rows (for evaluations planned as RDDs). */
   def createDataFrame(spark: SparkSession, rows: RDD[InternalRow], schema: StructType): DataFrame =
-    spark.internalCreateDataFrame(rows, schema)
+    SparkShim.createDataFrame(spark, rows, schema)
 
   /**
    * Registers a SQL function named `name`: `build` turns the call's arguments into the function,
@@ -340,7 +340,7 @@ object BatchEval {
   ): Unit = {
     require(name != null && name.nonEmpty, "the function name is empty")
     install(spark)
-    val registry = spark.sessionState.functionRegistry
+    val registry = SparkShim.functionRegistry(spark)
     val id = FunctionIdentifier(name)
     require(
       !registry.functionExists(id) && !FunctionRegistry.builtin.functionExists(id) &&
@@ -356,7 +356,7 @@ object BatchEval {
       (args: Seq[Expression]) =>
         build(args) match {
           case Right((function, inputs, dataType)) => BatchCall(function, inputs, dataType, name)
-          case Left(message) => throw new AnalysisException(s"$name: $message")
+          case Left(message) => throw SparkShim.analysisError(s"$name: $message")
         }
     )
   }
@@ -388,7 +388,7 @@ object ExtractBatchCalls extends Rule[LogicalPlan] {
     case e: BatchEval => e
     case node if node.expressions.exists(hasCall) =>
       if (node.children.length != 1) {
-        throw new AnalysisException(
+        throw SparkShim.analysisError(
           s"manyfold model functions can only be used in a projection, filter or aggregation " +
             s"over one input, not in ${node.nodeName}"
         )
