@@ -95,6 +95,10 @@ case $suite in
     # keep the models table distributed (no job brings it to the driver).
     scenario many-groups "E2E-PASS many-groups" \
       spark_shell 'local[2]' "$here/many_groups.scala" --driver-memory 512m
+    # Spark 4: manyfold's estimators from a Spark Connect client (ML over Connect).
+    if [ "$("$PYTHON" -c 'import pyspark; print(pyspark.__version__.split(".")[0])')" -ge 4 ]; then
+      scenario connect-ml "E2E-PASS connect-ml" "$PYTHON" "$here/connect_ml.py"
+    fi
     # The jar as the application: spark-submit runs the demo's main class (it checks itself).
     scenario demo-spark-submit "demo ok:" \
       timeout --kill-after=30 900 "$SPARK_HOME/bin/spark-submit" --master 'local[2]' \
@@ -146,5 +150,5 @@ esac
 if [ "$failed" -gt 0 ]; then
   echo "failed: ${failures[*]} (logs in ${out#"$root"/})"
 fi
-echo "$suite: $passed passed, $failed failed"
+echo "$suite${E2E_TAG:+-$E2E_TAG}: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
