@@ -12,6 +12,7 @@ import sys
 
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasLabelCol, HasPredictionCol
+from pyspark.ml.util import JavaMLReadable, JavaMLWritable
 from pyspark.ml.wrapper import JavaEstimator, JavaModel
 from pyspark.sql import SparkSession, is_remote
 
@@ -37,8 +38,12 @@ class LinearRegression(JavaEstimator, HasLabelCol, HasPredictionCol):
         return LinearRegressionModel(java_model)
 
 
-class LinearRegressionModel(JavaModel, HasPredictionCol):
+class LinearRegressionModel(JavaModel, HasPredictionCol, JavaMLWritable, JavaMLReadable):
     pass
+
+
+# Over Connect, pyspark names the Scala class of a model to load after the Python class's module.
+LinearRegressionModel.__module__ = "manyfold.ml.regression"
 
 
 def main() -> None:
