@@ -38,6 +38,10 @@ class JarNotAttachedError(RuntimeError):
     """The Spark session has no manyfold classes: the jar is not on its classpath."""
 
 
+class WrongJarError(RuntimeError):
+    """The attached jar was built for another Scala version or Spark line than the session's."""
+
+
 def bundled_jars() -> List[str]:
     """The manyfold jars inside this package, by file name."""
     return sorted(os.path.basename(p) for p in glob.glob(os.path.join(_JARS_DIR, "*.jar")))
@@ -125,12 +129,21 @@ def check_jar(spark: Any = None) -> None:
     from py4j.java_gateway import JavaClass
 
     jvm = sc._jvm
-    found = jvm.manyfold.ml.Grouped
-    if not isinstance(found, JavaClass):
+    # manyfold.Compat (Java APIs only) loads on any Scala version: its check of the running Scala
+    # and Spark comes before any stage class is touched, which for the wrong Scala version would
+    # fail to link (a NoClassDefFoundError that also drops py4j's connection).
+    from py4j.protocol import Py4JJavaError
+
+    compat = jvm.manyfold.Compat
+    if not isinstance(compat, JavaClass):
         raise JarNotAttachedError(
             "manyfold's jar is not attached to this Spark session (the JVM has no class "
-            "manyfold.ml.Grouped): " + ATTACH_HINT + ". The bundled jar: " + _jar_or_none()
+            "manyfold.Compat): " + ATTACH_HINT + ". The bundled jar: " + _jar_or_none()
         )
+    try:
+        compat.check()
+    except Py4JJavaError as e:
+        raise WrongJarError(str(e.java_exception.getMessage())) from None
     _checked_contexts.add(key)
 
 

@@ -73,3 +73,39 @@ def test_without_the_jar_stages_say_how_to_attach_it():
         assert "cluster library" in line
     # Grouped without an estimator fails on that before reaching the JVM.
     assert lines[2].startswith("VALUE-ERROR: Grouped has no estimator")
+
+
+OTHER_SCALA_JAR = os.path.join(
+    os.path.dirname(__file__), "..", "..", "target", "jar", "manyfold_2.13-0.1.0.jar"
+)
+
+
+@pytest.mark.skipif(
+    not os.path.exists(OTHER_SCALA_JAR), reason="the Scala 2.13 jar is not built (make jar-spark4)"
+)
+def test_a_jar_for_the_other_scala_version_names_both_versions():
+    # Spark 3.5 (Scala 2.12) with the Spark 4 jar (Scala 2.13), in its own JVM.
+    script = textwrap.dedent(
+        f"""
+        from pyspark.sql import SparkSession
+        import manyfold
+        from manyfold.ml import LinearRegression
+        spark = (SparkSession.builder.master("local[1]").config("spark.jars", {OTHER_SCALA_JAR!r})
+                 .config("spark.ui.enabled", "false").getOrCreate())
+        try:
+            LinearRegression(inputCols=["x"])
+            print("NO-ERROR")
+        except manyfold.WrongJarError as e:
+            print("ERROR:", e)
+        spark.stop()
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    lines = [line for line in out.stdout.splitlines() if line.startswith(("ERROR", "NO-"))]
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert len(lines) == 1, out.stdout + out.stderr[-3000:]
+    assert "manyfold_2.13-0.1.0.jar was built for Scala 2.13 (Spark 4.1.0)" in lines[0]
+    assert "runs Scala 2.12." in lines[0]
+    assert "manyfold_2.12 (Spark 3.5)" in lines[0]
