@@ -20,6 +20,8 @@ def test_the_package_comes_from_the_installed_wheel_with_its_jar():
     assert os.path.isfile(jar) and jar.startswith(os.path.dirname(manyfold.__file__))
     assert os.path.basename(jar) in manyfold.bundled_jars()
     assert os.path.basename(jar).startswith("manyfold_2.12-")
+    # The wheel carries the Spark 4 (Scala 2.13) jar too.
+    assert os.path.basename(manyfold.jar_path("4.1.0")).startswith("manyfold_2.13-")
 
 
 def test_jar_path_names_the_bundled_jars_for_an_unknown_spark():

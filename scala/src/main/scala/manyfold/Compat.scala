@@ -48,7 +48,12 @@ object Compat {
    * Why a jar built as `build` says cannot run on Scala `runningScala` and Spark `runningSpark`, or
    * null when it can (or when the jar does not say what it was built for).
    */
-  def mismatch(build: Properties, runningScala: String, runningSpark: String, jar: String): String = {
+  def mismatch(
+      build: Properties,
+      runningScala: String,
+      runningSpark: String,
+      jar: String
+  ): String = {
     val builtScala = build.getProperty("scalaBinaryVersion")
     val builtSpark = build.getProperty("sparkVersion")
     if (builtScala == null || builtSpark == null) return null
@@ -80,11 +85,13 @@ object Compat {
 
   private def jarName(): String = {
     val source = Compat.getClass.getProtectionDomain.getCodeSource
-    val path = if (source == null || source.getLocation == null) null else source.getLocation.getPath
+    val path =
+      if (source == null || source.getLocation == null) null else source.getLocation.getPath
     if (path == null) "the manyfold jar"
-    else path.substring(path.lastIndexOf('/') + 1) match {
-      case "" => "the manyfold jar"
-      case name => name
-    }
+    else
+      path.substring(path.lastIndexOf('/') + 1) match {
+        case "" => "the manyfold jar"
+        case name => name
+      }
   }
 }

@@ -209,7 +209,8 @@ private[manyfold] object GroupedTraining {
     val spark = df.sparkSession
     val perCore = 4L * spark.sparkContext.defaultParallelism
     // Unknown statistics come back as a huge default: the cap then applies.
-    val bySize = SparkShim.queryExecution(df).optimizedPlan.stats.sizeInBytes / TargetPartitionBytes + 1
+    val bySize =
+      SparkShim.queryExecution(df).optimizedPlan.stats.sizeInBytes / TargetPartitionBytes + 1
     val cap = spark.conf.get("spark.sql.shuffle.partitions").toLong
     math.max(1L, math.min(cap, math.max(perCore, bySize.min(BigInt(cap)).toLong))).toInt
   }

@@ -120,7 +120,9 @@ private[manyfold] object ModelsTable {
     val selected = models.select(
       keyFields.map(f => column(models, f.name)) ++ Seq(col("model"), col("status")): _*
     )
-    val perPartition = SparkShim.queryExecution(selected).toRdd
+    val perPartition = SparkShim
+      .queryExecution(selected)
+      .toRdd
       .mapPartitions(rows => Iterator.single(checkPartition(rows, keyTypes)))
       .collect()
     val summary = Summary(

@@ -202,14 +202,15 @@ private[manyfold] object NativePrediction {
     val outFields = df.schema.fields ++ results.fields
     val inputTypes = fields.drop(numOriginal).map(_.dataType)
     val keep = StructType(fields.take(numOriginal))
-    val predicted = SparkShim.queryExecution(rows).toRdd.zipPartitions(SparkShim.queryExecution(models).toRdd) {
-      (part, partModels) =>
-        val inputs = Schemas.projection(inputTypes, from = numOriginal)
-        // The original columns only; the key and feature columns were for the inputs.
-        val original = Schemas.projection(keep.fields.toSeq.map(_.dataType))
-        val function = Function(plan, PartitionModels(partModels, k))
-        BatchEval.evaluate(function, inputs, keep, results, part, Some(original))
-    }
+    val predicted =
+      SparkShim.queryExecution(rows).toRdd.zipPartitions(SparkShim.queryExecution(models).toRdd) {
+        (part, partModels) =>
+          val inputs = Schemas.projection(inputTypes, from = numOriginal)
+          // The original columns only; the key and feature columns were for the inputs.
+          val original = Schemas.projection(keep.fields.toSeq.map(_.dataType))
+          val function = Function(plan, PartitionModels(partModels, k))
+          BatchEval.evaluate(function, inputs, keep, results, part, Some(original))
+      }
     BatchEval.createDataFrame(spark, predicted, StructType(outFields))
   }
 

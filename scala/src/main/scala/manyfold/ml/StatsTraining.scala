@@ -70,7 +70,8 @@ private[manyfold] object StatsTraining {
       plan: GroupedTraining.Plan,
       numPartitions: Int
   ): RDD[GroupedTraining.Trained] = {
-    val partials = SparkShim.queryExecution(selected).toRdd.mapPartitions(rows => accumulate(plan, rows))
+    val partials =
+      SparkShim.queryExecution(selected).toRdd.mapPartitions(rows => accumulate(plan, rows))
     partials
       .partitionBy(new HashPartitioner(math.max(1, numPartitions)))
       .mapPartitions(pairs => solve(plan, pairs))

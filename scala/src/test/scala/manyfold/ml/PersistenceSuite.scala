@@ -28,13 +28,14 @@ class PersistenceSuite extends AnyFunSuite with SharedSpark with BeforeAndAfterA
 
   private def path(name: String): String = dir.resolve(name).toString
 
-  private def metadata(p: String): org.json4s.JValue =
-    parse(
-      new String(
-        Files.readAllBytes(dir.resolve(p).resolve("metadata").resolve("part-00000")),
-        StandardCharsets.UTF_8
-      )
-    )
+  // The metadata's one JSON line: in metadata/part-00000 (Spark 3.5) or
+  // metadata/part-00000-<id>.txt (Spark 4).
+  private def metadata(p: String): org.json4s.JValue = {
+    val files =
+      dir.resolve(p).resolve("metadata").toFile.listFiles().filter(_.getName.startsWith("part-"))
+    assert(files.length == 1, files.toSeq)
+    parse(new String(Files.readAllBytes(files.head.toPath), StandardCharsets.UTF_8))
+  }
 
   private def sameRows(a: DataFrame, b: DataFrame): Unit = {
     val (ra, rb) = (a.collect(), b.collect())

@@ -251,7 +251,10 @@ class PredictionSqlSuite extends AnyFunSuite with SharedSpark {
     try {
       for (input <- Seq(cached, parquet)) {
         val scored = classifier.transform(input)
-        assert(predictOperator(scored).supportsColumnar, SparkShim.queryExecution(scored).executedPlan)
+        assert(
+          predictOperator(scored).supportsColumnar,
+          SparkShim.queryExecution(scored).executedPlan
+        )
         val got = byRow(scored, outputs: _*)
         assert(got == byRow(classifier.transform(rows), outputs: _*))
         // A null feature gives no prediction; every other row has all three.

@@ -1,7 +1,14 @@
 package org.apache.spark.sql.manyfold
 
 import org.apache.spark.rdd.RDD
-import org.apache.spark.sql.{AnalysisException, Column, DataFrame, Dataset, ExperimentalMethods, SparkSession}
+import org.apache.spark.sql.{
+  AnalysisException,
+  Column,
+  DataFrame,
+  Dataset,
+  ExperimentalMethods,
+  SparkSession
+}
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.analysis.FunctionRegistry
 import org.apache.spark.sql.catalyst.expressions.Expression
