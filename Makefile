@@ -90,14 +90,19 @@ test-aarch64: $(ZIG_VENV)/.ready native-targets qemu-user
 test-baseline: qemu-user
 	bash tests/native/baseline.sh
 
+# Fails unless jar $(1) holds every bundled native library and platforms.txt. (unzip's listing is
+# read whole: grep -q exiting early would fail the pipe under pipefail.)
+define check_native_in_jar
+	@listing=$$(unzip -l $(1)); for f in $(NATIVE_PLATFORMS:%=%/libmanyfold_jni.so) platforms.txt; do \
+	  grep -F "manyfold/native/$$f" <<<"$$listing" >/dev/null \
+	    || { echo "manyfold/native/$$f is missing from $(1)" >&2; exit 1; }; \
+	done
+	@echo "packaged $(1) with $(NATIVE_PLATFORMS)"
+endef
+
 jar: native
 	$(SBT) package
-	@# (unzip's listing is read whole: grep -q exiting early would fail the pipe under pipefail)
-	@listing=$$(unzip -l $(JAR)); for f in $(NATIVE_PLATFORMS:%=%/libmanyfold_jni.so) platforms.txt; do \
-	  grep -F "manyfold/native/$$f" <<<"$$listing" >/dev/null \
-	    || { echo "manyfold/native/$$f is missing from $(JAR)" >&2; exit 1; }; \
-	done
-	@echo "packaged $(JAR) with $(NATIVE_PLATFORMS)"
+	$(call check_native_in_jar,$(JAR))
 
 ## Python with pyspark (a Spark distribution: bin/spark-submit, jars/) and reference packages.
 venv: $(VENV)/.ready
@@ -217,18 +222,16 @@ VENV4 := $(CACHE)/venv-spark-$(SPARK4_VERSION)
 PYTHON4 := $(VENV4)/bin/python
 SPARK4_HOME_DIR = $(shell $(PYTHON4) -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
 JAR4 := target/jar/manyfold_2.13-0.1.0.jar
-# The Spark 4 e2e subset (timings in README, "Spark 3.5 and Spark 4"): the recipe and the search on
-# local-cluster (two executor JVMs), the missing library, spark-submit and Spark Connect; the
-# local[2] recipe and search and many-groups run on Spark 3.5 only (E2E_SKIP_SPARK4= runs them all).
-E2E_SKIP_SPARK4 ?= recipe-local search-local many-groups
+# The Spark 4 e2e subset (timings in README, "Spark 3.5 and Spark 4"): the recipe on local-cluster
+# (two executor JVMs), the missing library, spark-submit and Spark Connect; the local[2] recipe,
+# both searches and many-groups run on Spark 3.5 only (E2E_SKIP_SPARK4= runs them all).
+E2E_SKIP_SPARK4 ?= recipe-local search-local search-local-cluster many-groups
 
 .PHONY: jar-spark4 jars venv-spark4 test-e2e-spark4 test-notebook-spark4 test-cross test-spark4
 
 jar-spark4: native
 	$(SBT) "++$(SCALA213_VERSION) package"
-	@unzip -l $(JAR4) | grep "manyfold/native/$(PLATFORM)/libmanyfold_jni.so" >/dev/null \
-	  || { echo "the native library is missing from $(JAR4)" >&2; exit 1; }
-	@echo "packaged $(JAR4)"
+	$(call check_native_in_jar,$(JAR4))
 
 jars: jar jar-spark4
 
