@@ -222,12 +222,18 @@ VENV4 := $(CACHE)/venv-spark-$(SPARK4_VERSION)
 PYTHON4 := $(VENV4)/bin/python
 SPARK4_HOME_DIR = $(shell $(PYTHON4) -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
 JAR4 := target/jar/manyfold_2.13-0.1.0.jar
-# The Spark 4 e2e subset (timings in README, "Spark 3.5 and Spark 4"): the recipe on local-cluster
-# (two executor JVMs), the missing library, spark-submit and Spark Connect; the local[2] recipe,
-# both searches and many-groups run on Spark 3.5 only (E2E_SKIP_SPARK4= runs them all).
-E2E_SKIP_SPARK4 ?= recipe-local search-local search-local-cluster many-groups
+# The Spark 4 e2e subset (timings in README, "Spark 3.5 and Spark 4"): the search on local-cluster
+# (two executor JVMs), the missing library, the many-models demo through spark-submit and Spark
+# Connect; both recipes, the local[2] search and many-groups run on Spark 3.5 only
+# (E2E_SKIP_SPARK4= runs them all).
+E2E_SKIP_SPARK4 ?= recipe-local recipe-local-cluster search-local many-groups
+# The Python package's tests on Spark 4: the session and jar checks and the estimators
+# (PYTEST_SPARK4=. runs them all).
+PYTEST_SPARK4 ?= test_session.py test_estimators.py
+PY4_VENV := $(CACHE)/venv-python-spark-$(SPARK4_VERSION)
 
-.PHONY: jar-spark4 jars venv-spark4 test-e2e-spark4 test-notebook-spark4 test-cross test-spark4
+.PHONY: jar-spark4 jars venv-spark4 test-e2e-spark4 test-notebook-spark4 test-cross \
+  test-python-spark4 test-spark4
 
 jar-spark4: native
 	$(SBT) "++$(SCALA213_VERSION) package"
@@ -253,4 +259,13 @@ test-cross: jar jar-spark4 venv venv-spark4
 	PYTHON=$(PYTHON) JAR=$(CURDIR)/$(JAR) SPARK_HOME=$(SPARK_HOME_DIR) \
 	  JAR2=$(CURDIR)/$(JAR4) SPARK_HOME2=$(SPARK4_HOME_DIR) bash tests/e2e/run.sh cross
 
-test-spark4: test-e2e-spark4 test-notebook-spark4 test-cross
+$(PY4_VENV)/.ready: tests/requirements-spark4.txt python/tests/requirements-spark4.txt
+	python3 -m venv $(PY4_VENV)
+	$(PY4_VENV)/bin/pip install -q --disable-pip-version-check -r python/tests/requirements-spark4.txt
+	touch $@
+
+test-python-spark4: wheel $(PY4_VENV)/.ready
+	$(PY4_VENV)/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall $(WHEEL)
+	cd python/tests && $(PY4_VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_SPARK4)
+
+test-spark4: test-e2e-spark4 test-notebook-spark4 test-cross test-python-spark4

@@ -6,10 +6,14 @@ import subprocess
 import sys
 import textwrap
 
+import pyspark
 import pytest
 from pyspark.sql import SparkSession
 
 import manyfold
+
+# The Scala version of the installed pyspark's line: 2.12 for Spark 3, 2.13 for Spark 4.
+SCALA = "2.13" if pyspark.__version__.startswith("4.") else "2.12"
 
 
 def test_the_package_comes_from_the_installed_wheel_with_its_jar():
@@ -19,8 +23,9 @@ def test_the_package_comes_from_the_installed_wheel_with_its_jar():
     jar = manyfold.jar_path()
     assert os.path.isfile(jar) and jar.startswith(os.path.dirname(manyfold.__file__))
     assert os.path.basename(jar) in manyfold.bundled_jars()
-    assert os.path.basename(jar).startswith("manyfold_2.12-")
-    # The wheel carries the Spark 4 (Scala 2.13) jar too.
+    assert os.path.basename(jar).startswith("manyfold_%s-" % SCALA)
+    # The wheel carries both lines' jars.
+    assert os.path.basename(manyfold.jar_path("3.5.7")).startswith("manyfold_2.12-")
     assert os.path.basename(manyfold.jar_path("4.1.0")).startswith("manyfold_2.13-")
 
 
@@ -77,16 +82,18 @@ def test_without_the_jar_stages_say_how_to_attach_it():
     assert lines[2].startswith("VALUE-ERROR: Grouped has no estimator")
 
 
+# The jar of the other Spark line than the installed pyspark's: its Scala version differs.
+OTHER_SCALA = "2.12" if SCALA == "2.13" else "2.13"
 OTHER_SCALA_JAR = os.path.join(
-    os.path.dirname(__file__), "..", "..", "target", "jar", "manyfold_2.13-0.1.0.jar"
+    os.path.dirname(__file__), "..", "..", "target", "jar", "manyfold_%s-0.1.0.jar" % OTHER_SCALA
 )
 
 
 @pytest.mark.skipif(
-    not os.path.exists(OTHER_SCALA_JAR), reason="the Scala 2.13 jar is not built (make jar-spark4)"
+    not os.path.exists(OTHER_SCALA_JAR), reason="the other Spark line's jar is not built (make jars)"
 )
 def test_a_jar_for_the_other_scala_version_names_both_versions():
-    # Spark 3.5 (Scala 2.12) with the Spark 4 jar (Scala 2.13), in its own JVM.
+    # The installed Spark with the other line's jar, in its own JVM.
     script = textwrap.dedent(
         f"""
         from pyspark.sql import SparkSession
@@ -108,6 +115,8 @@ def test_a_jar_for_the_other_scala_version_names_both_versions():
     lines = [line for line in out.stdout.splitlines() if line.startswith(("ERROR", "NO-"))]
     assert out.returncode == 0, out.stderr[-3000:]
     assert len(lines) == 1, out.stdout + out.stderr[-3000:]
-    assert "manyfold_2.13-0.1.0.jar was built for Scala 2.13 (Spark 4.1.0)" in lines[0]
-    assert "runs Scala 2.12." in lines[0]
-    assert "manyfold_2.12 (Spark 3.5)" in lines[0]
+    built = {"2.12": "Scala 2.12 (Spark 3.5.7)", "2.13": "Scala 2.13 (Spark 4.1.0)"}
+    line = {"2.12": "manyfold_2.12 (Spark 3.5)", "2.13": "manyfold_2.13 (Spark 4)"}
+    assert "manyfold_%s-0.1.0.jar was built for %s" % (OTHER_SCALA, built[OTHER_SCALA]) in lines[0]
+    assert "runs Scala %s." % SCALA in lines[0]
+    assert line[SCALA] in lines[0]
