@@ -170,6 +170,8 @@ def main():
         glm_case("glm_tweedie_3", 38, 3, "tweedie", 3.0, "log", 0.0, True, False),
         glm_case("glm_gaussian_l2", 39, 4, "gaussian", 0.0, "identity", 0.1, True, True),
         glm_case("glm_gaussian_log", 40, 3, "gaussian", 0.0, "log", 0.0, True, False),
+        glm_case("glm_gaussian_no_intercept", 44, 3, "gaussian", 0.0, "identity", 0.0, False, False),
+        glm_case("glm_gaussian_no_intercept_l2_weighted", 45, 3, "gaussian", 0.0, "identity", 0.05, False, True),
         naive_bayes_case("naive_bayes_three_classes", 41, 4, [2.0, -1.0, 5.5], 1e-9, False),
         naive_bayes_case("naive_bayes_weighted", 42, 3, [0.0, 1.0, 2.0, 3.0], 1e-9, True),
         naive_bayes_case("naive_bayes_smoothing", 43, 5, [1.0, 0.0], 1e-2, False),

@@ -227,10 +227,15 @@ pub(crate) fn fit_rows(
     names: &[String],
 ) -> Result<LinearModel> {
     params.validate()?;
+    let rows = (0..data.n()).filter(|&i| data.weight(i) > 0.0).count();
+    check_row_count(rows as u64, data.p(), params)?;
+    solve_normal(normal_equations(data, params.fit_intercept), params, names)
+}
+
+/// The weighted normal equations of `data` in one pass (after the means'): centered on the
+/// weighted means with an intercept, raw without.
+pub(crate) fn normal_equations(data: &impl Rows, fit_intercept: bool) -> NormalEquations {
     let (n, p) = (data.n(), data.p());
-    let rows = (0..n).filter(|&i| data.weight(i) > 0.0).count();
-    check_row_count(rows as u64, p, params)?;
-    let fit_intercept = params.fit_intercept;
     let stats = FeatureStats::means(n, p, |i, out| data.read(i, out), |i| data.weight(i));
     let weight_sum = stats.weight_sum;
     let (y_mean, y_varies) = label_stats(data, weight_sum);
@@ -272,7 +277,7 @@ pub(crate) fn fit_rows(
             }
         },
     );
-    let normal = NormalEquations {
+    NormalEquations {
         p,
         weight_sum,
         mean: stats.mean,
@@ -283,8 +288,7 @@ pub(crate) fn fit_rows(
         rhs,
         ss,
         yy,
-    };
-    solve_normal(normal, params, names)
+    }
 }
 
 /// `Data` for fewer than 2 rows of positive weight, or fewer than unknowns when `regParam` is 0.
@@ -331,6 +335,31 @@ pub(crate) struct NormalEquations {
     pub yy: f64,
 }
 
+impl NormalEquations {
+    /// `Data` naming the first active feature (else the label) whose sums overflowed: squares of
+    /// values near 1e155 and beyond do, and infinities must not pass for collinearity.
+    /// `names` name the features (empty: by index).
+    pub(crate) fn check_finite(&self, names: &[String]) -> Result<()> {
+        let q = self.active.len();
+        for (a, &j) in self.active.iter().enumerate() {
+            if !(self.mean[j].is_finite()
+                && self.ss[a].is_finite()
+                && self.gram[a * q + a].is_finite())
+            {
+                let feature = names.get(j).map_or(format!("feature {j}"), |s| format!("'{s}'"));
+                return Err(overflow(&feature));
+            }
+        }
+        if !(self.y_mean.is_finite()
+            && self.yy.is_finite()
+            && self.rhs.iter().all(|v| v.is_finite()))
+        {
+            return Err(overflow("the label"));
+        }
+        Ok(())
+    }
+}
+
 /// Fits `params`' objective (elastic net included) from the normal equations: the overflow
 /// checks, a constant label, the standardization and penalty, and the solve.
 ///
@@ -341,6 +370,7 @@ pub(crate) fn solve_normal(
     params: &LinearParams,
     names: &[String],
 ) -> Result<LinearModel> {
+    normal.check_finite(names)?;
     let NormalEquations {
         p,
         weight_sum,
@@ -353,22 +383,11 @@ pub(crate) fn solve_normal(
         ss,
         yy,
     } = normal;
-    let feature = |j: usize| names.get(j).map_or(format!("feature {j}"), |s| format!("'{s}'"));
     let fit_intercept = params.fit_intercept;
     let q = active.len();
     let shift: Vec<f64> =
         active.iter().map(|&j| if fit_intercept { mean[j] } else { 0.0 }).collect();
     let y_shift = if fit_intercept { y_mean } else { 0.0 };
-    // Squares of values near 1e155 and beyond overflow: say so rather than let the infinities
-    // pass for collinearity.
-    for (a, &j) in active.iter().enumerate() {
-        if !(mean[j].is_finite() && ss[a].is_finite() && gram[a * q + a].is_finite()) {
-            return Err(overflow(&feature(j)));
-        }
-    }
-    if !(y_mean.is_finite() && yy.is_finite() && rhs.iter().all(|v| v.is_finite())) {
-        return Err(overflow("the label"));
-    }
 
     let constant = |intercept: f64| LinearModel {
         params: params.clone(),

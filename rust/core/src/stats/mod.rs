@@ -1,8 +1,11 @@
 //! Linear models from sufficient statistics: each map task reduces its rows of a group to the
 //! exact weighted moments `sum_i w_i z_i z_i'` of `z = (1, x_1..x_p, y)` (so the weight sum, the
 //! weighted sums of the features and label, `X'WX`, `X'Wy` and `y'Wy`), only those cross the
-//! shuffle, and the model is solved from their merge with linear regression's own solver
-//! ([`crate::algo::linear::solve_normal`]).
+//! shuffle, and the model is solved from their merge into the normal equations
+//! ([`NormalEquations`]) by the algorithm's own solver: linear regression's
+//! ([`crate::algo::linear::solve_normal`]) or, for the GLM's gaussian identity case, the GLM's
+//! Newton iterations on the quadratic they define (`glm::fit_normal`, which the GLM's row path
+//! fits that case with too).
 //!
 //! Exactness. Every product is formed exactly by error-free transformations and added into an
 //! [`exact::Expansion`] per entry, so a partial holds the exact sum of its rows and merging
@@ -13,7 +16,7 @@
 //! residual sum of squares (a polynomial in the sums and the fitted coefficients) are evaluated
 //! exactly before rounding, so large feature means cost no accuracy.
 //!
-//! Failure rules are those of the row path (rows.rs, then linear.rs), decided from flags kept
+//! Failure rules are those of the row path (rows.rs, then linear.rs or glm.rs), decided from flags kept
 //! beside the sums: per column whether a null, NaN, +inf or -inf was seen, the smallest negative
 //! weight, whether any weight is nonzero, the row counts and each column's range over the rows of
 //! positive weight (a feature is active, the label varies, exactly when min < max). Two rules
@@ -35,10 +38,11 @@ use arrow_array::{Array, ArrayRef, BinaryArray, Float64Array, Int32Array};
 use arrow_buffer::Buffer;
 use rayon::prelude::*;
 
+use crate::algo::glm::{self, Glm, GlmModel, GlmParams};
 use crate::algo::linear::{
     check_row_count, overflow, solve_normal, Linear, LinearModel, LinearParams, NormalEquations,
 };
-use crate::algo::{Algorithm, Convergence, FittedModel};
+use crate::algo::{Algorithm, Convergence};
 use crate::batch::{read_stream, record_batch, write_stream, TrainBatch};
 use crate::error::{Error, Result};
 use crate::model::StoredModel;
@@ -64,16 +68,32 @@ const NAN: u8 = 2;
 const POS_INF: u8 = 4;
 const NEG_INF: u8 = 8;
 
-/// Whether the sufficient statistics path fits this algorithm and params exactly as the row
-/// path: linear regression without an L1 part (ordinary least squares and ridge). The GLM's
-/// gaussian identity case is not taken: its model records the Newton steps and convergence of
-/// its iterative fit, its penalty and its rule for constant features differ from linear
-/// regression's, and it has no minimum row count, so a solve from the normal equations would not
-/// give its model bytes.
+/// Whether the sufficient statistics path fits this algorithm and params as the row path does:
+/// linear regression without an L1 part (ordinary least squares and ridge), and the GLM's
+/// gaussian family with the identity link (which both paths fit from the normal equations,
+/// [`glm::fit_normal`]).
 pub fn applies(algorithm: &str, params_json: &str) -> bool {
-    algorithm == Linear::NAME
-        && parse_json::<LinearParams>(params_json)
-            .is_ok_and(|p| p.validate().is_ok() && p.reg_param * p.elastic_net_param <= 0.0)
+    model_params(algorithm, params_json).is_some()
+}
+
+/// The params of an algorithm the path applies to.
+enum Params {
+    Linear(LinearParams),
+    Glm(GlmParams),
+}
+
+fn model_params(algorithm: &str, params_json: &str) -> Option<Params> {
+    match algorithm {
+        Linear::NAME => parse_json::<LinearParams>(params_json)
+            .ok()
+            .filter(|p| p.validate().is_ok() && p.reg_param * p.elastic_net_param <= 0.0)
+            .map(Params::Linear),
+        Glm::NAME => parse_json::<GlmParams>(params_json)
+            .ok()
+            .filter(|p| p.validate().is_ok() && p.is_gaussian_identity())
+            .map(Params::Glm),
+        _ => None,
+    }
 }
 
 /// The sufficient statistics of one group's rows (or of part of them).
@@ -468,6 +488,130 @@ impl GroupStats {
         Ok(())
     }
 
+    /// The weighted normal equations of the statistics (centered on the means with an
+    /// intercept, raw without), to be called after [`GroupStats::check`].
+    ///
+    /// # Errors
+    /// `Data` naming a column whose sums overflowed.
+    fn normal_equations(&self, fit_intercept: bool) -> Result<NormalEquations> {
+        let p = self.p();
+        let y = p + 1;
+        let names = &self.feature_names;
+        let feature = |j: usize| format!("'{}'", names[j]);
+        let active: Vec<usize> =
+            (0..p).filter(|&j| self.ranges[1 + j].0 < self.ranges[1 + j].1).collect();
+        // Entries among the intercept, the active features and the label must be finite.
+        for &a in &self.used(&active) {
+            for &b in &self.used(&active) {
+                if a <= b && self.overflowed[self.entry(a, b)] {
+                    let blame = [a, b].into_iter().find(|&c| c > 0 && c < y);
+                    return Err(overflow(&blame.map_or("the label".into(), |c| feature(c - 1))));
+                }
+            }
+        }
+        let sum = |a: usize, b: usize| self.sum(a, b);
+        let weight_sum = sum(0, 0).round();
+        let blame =
+            |a: usize| if a == y { overflow("the label") } else { overflow(&feature(a - 1)) };
+        let centered = |a: usize, b: usize| self.centered(a, b).ok_or_else(|| blame(a));
+        let mean: Vec<f64> = (0..p).map(|j| sum(0, j + 1).round() / weight_sum).collect();
+        let y_mean = sum(0, y).round() / weight_sum;
+        let q = active.len();
+        let mut gram = vec![0.0; q * q];
+        let mut rhs = vec![0.0; q];
+        let mut ss = vec![0.0; q];
+        for (a, &ja) in active.iter().enumerate() {
+            let za = ja + 1;
+            ss[a] = centered(za, za)? / weight_sum;
+            for (b, &jb) in active.iter().enumerate().take(a + 1) {
+                let zb = jb + 1;
+                gram[a * q + b] = if fit_intercept {
+                    centered(za, zb)? / weight_sum
+                } else {
+                    sum(za, zb).round()
+                };
+            }
+            rhs[a] = if fit_intercept { centered(za, y)? / weight_sum } else { sum(za, y).round() };
+        }
+        let yy = centered(y, y)? / weight_sum;
+        Ok(NormalEquations {
+            p,
+            weight_sum,
+            mean,
+            active,
+            y_mean,
+            y_varies: self.ranges[0].0 < self.ranges[0].1,
+            gram,
+            rhs,
+            ss,
+            yy,
+        })
+    }
+
+    /// The entries of `z = (1, x, y)` a fit reads: the intercept, the `active` features, the
+    /// label.
+    fn used(&self, active: &[usize]) -> Vec<usize> {
+        let y = self.p() + 1;
+        std::iter::once(0).chain(active.iter().map(|j| j + 1)).chain([y]).collect()
+    }
+
+    /// `sum_i w_i z_a z_b`, exactly.
+    fn sum(&self, a: usize, b: usize) -> &Expansion {
+        &self.sums[self.entry(a.min(b), a.max(b))]
+    }
+
+    /// `W S_ab - S_a S_b`, W times the centered cross product, exactly, then rounded; `None`
+    /// when not finite.
+    fn centered(&self, a: usize, b: usize) -> Option<f64> {
+        let mut e = self.sum(0, 0).mul(self.sum(a, b));
+        e.add_expansion(&self.sum(0, a).mul(self.sum(0, b)).neg());
+        e.is_finite().then(|| e.round())
+    }
+
+    /// The training rmse and r2 of the line `intercept + coefficients' x`, as
+    /// [`crate::metrics::training`] defines them (r2 about the mean with an intercept, about 0
+    /// without; `None` for a constant label), from the exact residual sum of squares
+    /// `c' M c`, `c = (-intercept, -coefficients, 1)`.
+    fn metrics(
+        &self,
+        intercept: f64,
+        coefficients: &[f64],
+        fit_intercept: bool,
+    ) -> (f64, Option<f64>) {
+        let d = self.d();
+        let y = d - 1;
+        let active: Vec<usize> = (0..self.p()).filter(|&j| coefficients[j] != 0.0).collect();
+        let used = self.used(&active);
+        let mut c = vec![0.0; d];
+        c[0] = -intercept;
+        for &j in &active {
+            c[j + 1] = -coefficients[j];
+        }
+        c[y] = 1.0;
+        let mut rss = Expansion::zero();
+        for &a in &used {
+            for &b in &used {
+                if a > b || c[a] == 0.0 || c[b] == 0.0 {
+                    continue;
+                }
+                let (hi, lo) = two_product(c[a], c[b]);
+                let twice = if a == b { 1.0 } else { 2.0 };
+                self.sum(a, b).add_scaled_into(hi * twice, &mut rss);
+                self.sum(a, b).add_scaled_into(lo * twice, &mut rss);
+            }
+        }
+        let weight_sum = self.sum(0, 0).round();
+        let rss = if rss.is_finite() { rss.round().max(0.0) } else { f64::INFINITY };
+        let rmse = (rss / weight_sum).sqrt();
+        let total = if fit_intercept {
+            self.centered(y, y).map(|v| v / weight_sum)
+        } else {
+            Some(self.sum(y, y).round())
+        };
+        let r2 = total.filter(|t| *t > 0.0).map(|t| 1.0 - rss / t);
+        (rmse, r2)
+    }
+
     /// Fits linear regression from the statistics: the model and its training rmse and r2.
     ///
     /// # Errors
@@ -479,102 +623,29 @@ impl GroupStats {
     ) -> Result<(LinearModel, f64, Option<f64>)> {
         params.validate()?;
         self.check(max_rows)?;
-        let p = self.p();
-        check_row_count(self.positive_rows, p, params)?;
-        let d = p + 2;
-        let y = d - 1;
-        let names = &self.feature_names;
-        let feature = |j: usize| format!("'{}'", names[j]);
-        let active: Vec<usize> =
-            (0..p).filter(|&j| self.ranges[1 + j].0 < self.ranges[1 + j].1).collect();
-        let y_varies = self.ranges[0].0 < self.ranges[0].1;
-        // Entries among the intercept, the active features and the label must be finite.
-        let used: Vec<usize> =
-            std::iter::once(0).chain(active.iter().map(|j| j + 1)).chain([y]).collect();
-        for &a in &used {
-            for &b in &used {
-                if a <= b && self.overflowed[self.entry(a, b)] {
-                    let blame = [a, b].into_iter().find(|&c| c > 0 && c < y);
-                    return Err(overflow(&blame.map_or("the label".into(), |c| feature(c - 1))));
-                }
-            }
-        }
-        let sum = |a: usize, b: usize| &self.sums[self.entry(a.min(b), a.max(b))];
-        let w_exact = sum(0, 0);
-        let weight_sum = w_exact.round();
-        // `W S_ab - S_a S_b`: W times the centered cross product, exactly, then rounded.
-        let centered = |a: usize, b: usize| -> Option<f64> {
-            let mut e = w_exact.mul(sum(a, b));
-            e.add_expansion(&sum(0, a).mul(sum(0, b)).neg());
-            e.is_finite().then(|| e.round())
-        };
-        let blame =
-            |a: usize| if a == y { overflow("the label") } else { overflow(&feature(a - 1)) };
-        let mean: Vec<f64> = (0..p).map(|j| sum(0, j + 1).round() / weight_sum).collect();
-        let y_mean = sum(0, y).round() / weight_sum;
-        let q = active.len();
-        let mut gram = vec![0.0; q * q];
-        let mut rhs = vec![0.0; q];
-        let mut ss = vec![0.0; q];
-        for (a, &ja) in active.iter().enumerate() {
-            let za = ja + 1;
-            ss[a] = centered(za, za).ok_or_else(|| blame(za))? / weight_sum;
-            for (b, &jb) in active.iter().enumerate().take(a + 1) {
-                let zb = jb + 1;
-                gram[a * q + b] = if params.fit_intercept {
-                    centered(za, zb).ok_or_else(|| blame(za))? / weight_sum
-                } else {
-                    sum(za, zb).round()
-                };
-            }
-            rhs[a] = if params.fit_intercept {
-                centered(za, y).ok_or_else(|| blame(za))? / weight_sum
-            } else {
-                sum(za, y).round()
-            };
-        }
-        let yy = centered(y, y).ok_or_else(|| blame(y))? / weight_sum;
-        let normal = NormalEquations {
-            p,
-            weight_sum,
-            mean,
-            active: active.clone(),
-            y_mean,
-            y_varies,
-            gram,
-            rhs,
-            ss,
-            yy,
-        };
-        let model = solve_normal(normal, params, names)?;
+        check_row_count(self.positive_rows, self.p(), params)?;
+        let normal = self.normal_equations(params.fit_intercept)?;
+        let model = solve_normal(normal, params, &self.feature_names)?;
+        let (rmse, r2) = self.metrics(model.intercept, &model.coefficients, params.fit_intercept);
+        Ok((model, rmse, r2))
+    }
 
-        // RSS = c' M c with c = (-intercept, -coefficients, 1), exactly.
-        let mut c = vec![0.0; d];
-        c[0] = -model.intercept;
-        for &j in &active {
-            c[j + 1] = -model.coefficients[j];
-        }
-        c[y] = 1.0;
-        let mut rss = Expansion::zero();
-        for &a in &used {
-            for &b in &used {
-                if a > b || c[a] == 0.0 || c[b] == 0.0 {
-                    continue;
-                }
-                let (hi, lo) = two_product(c[a], c[b]);
-                let twice = if a == b { 1.0 } else { 2.0 };
-                sum(a, b).add_scaled_into(hi * twice, &mut rss);
-                sum(a, b).add_scaled_into(lo * twice, &mut rss);
-            }
-        }
-        let rss = if rss.is_finite() { rss.round().max(0.0) } else { f64::INFINITY };
-        let rmse = (rss / weight_sum).sqrt();
-        let total = if params.fit_intercept {
-            centered(y, y).map(|v| v / weight_sum)
-        } else {
-            Some(sum(y, y).round())
-        };
-        let r2 = total.filter(|t| *t > 0.0).map(|t| 1.0 - rss / t);
+    /// Fits the GLM's gaussian identity case from the statistics: the model and its training
+    /// rmse and r2.
+    ///
+    /// # Errors
+    /// The row path's `Data` errors, in its order, and its `Numerical` ones; `InvalidParam`
+    /// for another family or link.
+    pub fn solve_glm(
+        &self,
+        params: &GlmParams,
+        max_rows: u64,
+    ) -> Result<(GlmModel, f64, Option<f64>)> {
+        params.validate()?;
+        self.check(max_rows)?;
+        let normal = self.normal_equations(params.fit_intercept)?;
+        let model = glm::fit_normal(normal, params, &self.feature_names)?;
+        let (rmse, r2) = self.metrics(model.intercept, &model.coefficients, params.fit_intercept);
         Ok((model, rmse, r2))
     }
 }
@@ -671,23 +742,26 @@ impl Reader<'_> {
     }
 }
 
-fn linear_params(algorithm: &str, params_json: &str) -> Result<LinearParams> {
-    if !applies(algorithm, params_json) {
-        // Bad params are reported as such; good ones the path does not take, by name.
-        if algorithm == Linear::NAME {
-            parse_json::<LinearParams>(params_json)?.validate()?;
-        } else {
+/// The params of `algorithm` when the path applies; else `InvalidParam`, for bad params as
+/// such, for good ones the path does not take by name.
+fn checked_params(algorithm: &str, params_json: &str) -> Result<Params> {
+    if let Some(params) = model_params(algorithm, params_json) {
+        return Ok(params);
+    }
+    match algorithm {
+        Linear::NAME => parse_json::<LinearParams>(params_json)?.validate()?,
+        Glm::NAME => parse_json::<GlmParams>(params_json)?.validate()?,
+        _ => {
             crate::registry::get(algorithm)?;
         }
-        return Err(Error::invalid_param(
-            "algorithm",
-            format!(
-                "sufficient statistics apply to linear regression without an L1 part only, not \
-                 {algorithm} with {params_json}"
-            ),
-        ));
     }
-    parse_json::<LinearParams>(params_json)
+    Err(Error::invalid_param(
+        "algorithm",
+        format!(
+            "sufficient statistics apply to linear regression without an L1 part and to the \
+             gaussian identity GLM only, not {algorithm} with {params_json}"
+        ),
+    ))
 }
 
 /// The statistics of every group of a training batch (IPC), one row per group present: `group`
@@ -702,7 +776,7 @@ pub fn accumulate_ipc(
     threads: usize,
     batch: Buffer,
 ) -> Result<Vec<u8>> {
-    linear_params(algorithm, params_json)?;
+    checked_params(algorithm, params_json)?;
     let batch = TrainBatch::from_ipc(batch)?;
     let trainer = Trainer::new(algorithm, params_json)?;
     check_batch(trainer.algorithm(), &batch)?;
@@ -741,7 +815,7 @@ pub fn solve_ipc(
     max_rows: u64,
     batch: Buffer,
 ) -> Result<Vec<u8>> {
-    let params = linear_params(algorithm, params_json)?;
+    let params = checked_params(algorithm, params_json)?;
     let trainer = Trainer::new(algorithm, params_json)?;
     let batch = read_stream(batch)?;
     let column = |name: &str| {
@@ -801,10 +875,19 @@ pub fn solve_ipc(
 }
 
 /// One group's row of the results batch from its merged statistics.
-fn fit_stats(stats: &GroupStats, params: &LinearParams, max_rows: u64) -> Result<Fitted> {
-    let (model, rmse, r2) = stats.solve(params, max_rows)?;
-    let convergence: Option<Convergence> = model.convergence();
-    let stored = StoredModel::new::<Linear>(stats.feature_names.clone(), model);
+fn fit_stats(stats: &GroupStats, params: &Params, max_rows: u64) -> Result<Fitted> {
+    let names = stats.feature_names.clone();
+    let (stored, rmse, r2) = match params {
+        Params::Linear(params) => {
+            let (model, rmse, r2) = stats.solve(params, max_rows)?;
+            (StoredModel::new::<Linear>(names, model), rmse, r2)
+        }
+        Params::Glm(params) => {
+            let (model, rmse, r2) = stats.solve_glm(params, max_rows)?;
+            (StoredModel::new::<Glm>(names, model), rmse, r2)
+        }
+    };
+    let convergence: Option<Convergence> = stored.model.convergence();
     Ok(Fitted { bytes: stored.encode()?, metrics: vec![Some(rmse), r2], convergence })
 }
 

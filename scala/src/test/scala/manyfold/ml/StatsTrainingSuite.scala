@@ -2,14 +2,19 @@ package manyfold.ml
 
 import manyfold.SharedSpark
 import manyfold.jni.NativeCalls
-import manyfold.ml.regression.LinearRegression
+import manyfold.ml.regression.{
+  GeneralizedLinearRegression,
+  GeneralizedLinearRegressionModel,
+  LinearRegression
+}
+import org.apache.spark.ml.param.ParamMap
 import org.apache.spark.sql.{DataFrame, Row}
 import org.apache.spark.sql.functions.rand
 import org.scalatest.funsuite.AnyFunSuite
 
 /**
- * Linear regression from sufficient statistics (StatsTraining) against the row path
- * (`spark.manyfold.sufficientStats=off`) on the same grouped data.
+ * Linear regression and the gaussian identity GLM from sufficient statistics (StatsTraining)
+ * against the row path (`spark.manyfold.sufficientStats=off`) on the same grouped data.
  */
 class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
 
@@ -37,23 +42,63 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     spark.createDataFrame(rows ++ tiny).toDF("g", "x0", "x1", "x2", "y", "w").repartition(4)
   }
 
-  private def estimator(reg: Double, weighted: Boolean): Grouped[_] = {
-    val lr = new LinearRegression().setRegParam(reg).setInputCols("x0", "x1", "x2").setLabelCol("y")
-    if (weighted) lr.setWeightCol("w")
-    Grouped(lr).setGroupCols("g")
-  }
+  private def estimator(reg: Double, weighted: Boolean, glm: Boolean = false): Grouped[_] =
+    if (glm) {
+      val est = new GeneralizedLinearRegression().setRegParam(reg).setInputCols("x0", "x1", "x2")
+      if (weighted) est.setWeightCol("w")
+      Grouped(est.setLabelCol("y")).setGroupCols("g")
+    } else {
+      val est = new LinearRegression().setRegParam(reg).setInputCols("x0", "x1", "x2")
+      if (weighted) est.setWeightCol("w")
+      Grouped(est.setLabelCol("y")).setGroupCols("g")
+    }
 
-  private def fitTable(df: DataFrame, reg: Double, weighted: Boolean, mode: String): Array[Row] = {
+  private def fitTable(
+      df: DataFrame,
+      reg: Double,
+      weighted: Boolean,
+      mode: String,
+      glm: Boolean = false
+  ): Array[Row] = {
     val before = spark.conf.getOption(StatsTraining.ConfKey)
     spark.conf.set(StatsTraining.ConfKey, mode)
-    try estimator(reg, weighted).fit(df).models.orderBy("g").collect()
+    try estimator(reg, weighted, glm).fit(df).models.orderBy("g").collect()
     finally
       before.fold(spark.conf.unset(StatsTraining.ConfKey))(spark.conf.set(StatsTraining.ConfKey, _))
   }
 
-  private def coefficients(bytes: Array[Byte]): Array[Double] = {
-    val m = new LinearRegression().modelOf(bytes)
-    m.coefficients.toArray :+ m.intercept
+  /** Coefficients, intercept, iterations and convergence of a model's bytes. */
+  private def coefficients(bytes: Array[Byte], glm: Boolean): Array[Double] =
+    if (glm) {
+      val m = GeneralizedLinearRegressionModel.fromBytes(bytes)
+      m.coefficients.toArray ++ Array(m.intercept, m.numIterations, if (m.converged) 1 else 0)
+    } else {
+      val m = new LinearRegression().modelOf(bytes)
+      m.coefficients.toArray :+ m.intercept
+    }
+
+  private def sameTables(stats: Array[Row], rows: Array[Row], glm: Boolean): Unit = {
+    assert(stats.map(_.getString(0)).toSeq == rows.map(_.getString(0)).toSeq)
+    for ((s, r) <- stats.zip(rows)) {
+      val key = s.getString(0)
+      for (c <- Seq("status", "error")) {
+        assert(s.getAs[String](c) == r.getAs[String](c), s"$key $c")
+      }
+      assert(s.getAs[Long]("rows") == r.getAs[Long]("rows"), key)
+      if (s.getAs[String]("status") == "ok") {
+        coefficients(s.getAs[Array[Byte]]("model"), glm)
+          .zip(coefficients(r.getAs[Array[Byte]]("model"), glm))
+          .foreach { case (a, b) =>
+            assert(math.abs(a - b) <= 1e-9 * math.abs(b), s"$key: $a vs $b")
+          }
+        // A perfect fit's rmse is rounding noise (about 1e-11 for the two-row group): 1e-9 on
+        // top of the relative 1e-6.
+        for (m <- Seq("rmse", "r2")) {
+          val (a, b) = (s.getAs[Double](m), r.getAs[Double](m))
+          assert(math.abs(a - b) <= 1e-6 * math.abs(b) + 1e-9, s"$key $m: $a vs $b")
+        }
+      }
+    }
   }
 
   for ((reg, weighted) <- Seq((0.0, false), (0.0, true), (0.3, true))) {
@@ -65,30 +110,29 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
       val trainsBefore = NativeCalls.trainGroupsCalls
       val rows = fitTable(df, reg, weighted, "off")
       assert(NativeCalls.trainGroupsCalls > trainsBefore)
-      assert(stats.map(_.getString(0)).toSeq == rows.map(_.getString(0)).toSeq)
-      for ((s, r) <- stats.zip(rows)) {
-        val key = s.getString(0)
-        for (c <- Seq("status", "error")) {
-          assert(s.getAs[String](c) == r.getAs[String](c), s"$key $c")
-        }
-        assert(s.getAs[Long]("rows") == r.getAs[Long]("rows"), key)
-        if (s.getAs[String]("status") == "ok") {
-          coefficients(s.getAs[Array[Byte]]("model"))
-            .zip(coefficients(r.getAs[Array[Byte]]("model")))
-            .foreach { case (a, b) =>
-              assert(math.abs(a - b) <= 1e-9 * math.abs(b), s"$key: $a vs $b")
-            }
-          for (m <- Seq("rmse", "r2")) {
-            val (a, b) = (s.getAs[Double](m), r.getAs[Double](m))
-            assert(math.abs(a - b) <= 1e-6 * math.abs(b), s"$key $m: $a vs $b")
-          }
-        }
-      }
+      sameTables(stats, rows, glm = false)
       val errors = stats.map(r => r.getString(0) -> r.getAs[String]("error")).toMap
       assert(errors("g3") == "column 'y' has a NaN value")
       assert(errors("g4") == "column 'x1' has a null value")
       // A penalty makes two rows enough.
       assert(reg > 0 || errors("tiny").contains("needs at least 4 rows, got 2"))
+      df.unpersist()
+    }
+  }
+
+  for ((reg, weighted) <- Seq((0.0, true), (0.2, false))) {
+    test(s"GLM gaussian identity, regParam $reg, weighted $weighted: fits as the row path") {
+      val df = frame().cache()
+      val callsBefore = NativeCalls.accumulateStatsCalls
+      val stats = fitTable(df, reg, weighted, "auto", glm = true)
+      assert(NativeCalls.accumulateStatsCalls > callsBefore, "the statistics path was not taken")
+      val rows = fitTable(df, reg, weighted, "off", glm = true)
+      sameTables(stats, rows, glm = true)
+      val errors = stats.map(r => r.getString(0) -> r.getAs[String]("error")).toMap
+      assert(errors("g3") == "column 'y' has a NaN value")
+      assert(errors("g4") == "column 'x1' has a null value")
+      // The GLM has no minimum row count: two rows fit.
+      assert(errors("tiny") == null)
       df.unpersist()
     }
   }
@@ -104,13 +148,30 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     val one = bytes(df.repartition(1))
     assert(one == bytes(df.repartition(7)))
     assert(one == bytes(df.orderBy(rand(5)).repartition(3)))
+    def glmBytes(d: DataFrame): Seq[Seq[Byte]] =
+      fitTable(d, 0.0, weighted = true, "auto", glm = true)
+        .map(r => Option(r.getAs[Array[Byte]]("model")).map(_.toSeq).getOrElse(Nil))
+        .toSeq
+    val glmOne = glmBytes(df.repartition(1))
+    assert(glmOne.count(_.nonEmpty) == 29)
+    assert(glmOne == glmBytes(df.repartition(5)))
+    assert(glmOne == glmBytes(df.orderBy(rand(9)).repartition(2)))
     df.unpersist()
   }
 
-  test("searches, an L1 part and an unknown mode keep to the row path or fail by name") {
+  test(
+    "searches, an L1 part, other GLMs and an unknown mode keep to the row path or fail by name"
+  ) {
     val lasso = new LinearRegression().setRegParam(0.1).setElasticNetParam(1.0)
     assert(!StatsTraining.applies(lasso, GroupedTraining.Extras()))
     assert(StatsTraining.applies(new LinearRegression(), GroupedTraining.Extras()))
+    val gaussian = new GeneralizedLinearRegression()
+    assert(StatsTraining.applies(gaussian, GroupedTraining.Extras()))
+    assert(
+      !StatsTraining.applies(gaussian.copy(ParamMap.empty).setLink("log"), GroupedTraining.Extras())
+    )
+    val poisson = new GeneralizedLinearRegression().setFamily("poisson")
+    assert(!StatsTraining.applies(poisson, GroupedTraining.Extras()))
     spark.conf.set(StatsTraining.ConfKey, "sometimes")
     try {
       val e =
