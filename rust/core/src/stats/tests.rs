@@ -160,31 +160,36 @@ fn coefficients_and_metrics_agree_with_the_row_path() {
 }
 
 /// The message of the row path (train_groups) and of the stats path on the same rows.
-fn both_errors(b: &TrainBatch, p: &LinearParams) -> (String, String) {
-    let json = serde_json::to_string(p).unwrap();
-    let trainer = Trainer::new("linear", &json).unwrap();
+fn both_errors(b: &TrainBatch, p: &Params) -> (String, String) {
+    let (name, json) = match p {
+        Params::Linear(p) => ("linear", serde_json::to_string(p).unwrap()),
+        Params::Glm(p) => ("glm", serde_json::to_string(p).unwrap()),
+    };
+    let trainer = Trainer::new(name, &json).unwrap();
     let options = TrainOptions { threads: 1, max_rows_per_group: u64::MAX };
     let row = train_groups(&trainer, options, b).unwrap();
     let row = row[0].outcome.as_ref().err().map(|e| e.to_string()).unwrap_or_default();
     let s = stats_of(b, &(0..b.num_rows() as u32).collect::<Vec<_>>());
-    let stats = s.solve(p, u64::MAX).err().map(|e| e.to_string()).unwrap_or_default();
+    let stats = fit_stats(&s, p, u64::MAX).err().map(|e| e.to_string()).unwrap_or_default();
     (row, stats)
+}
+
+/// Sets row `row` of the label (`"y"`), the weight (`"w"`) or the second feature to `v`.
+fn set(b: &mut TrainBatch, which: &str, row: usize, v: Option<f64>) {
+    let col = match which {
+        "y" => &mut b.label.as_mut().unwrap().values,
+        "w" => &mut b.weight.as_mut().unwrap().values,
+        _ => &mut b.features[1],
+    };
+    let mut vals: Vec<Option<f64>> = col.iter().collect();
+    vals[row] = v;
+    *col = Float64Array::from(vals);
 }
 
 #[test]
 fn every_failure_rule_gives_the_row_paths_message() {
     let (x, y, w) = data(5, 12, 3, 0.0, true);
     let base = || batch(&x, &y, w.as_ref());
-    let set = |b: &mut TrainBatch, which: &str, row: usize, v: Option<f64>| {
-        let col = match which {
-            "y" => &mut b.label.as_mut().unwrap().values,
-            "w" => &mut b.weight.as_mut().unwrap().values,
-            _ => &mut b.features[1],
-        };
-        let mut vals: Vec<Option<f64>> = col.iter().collect();
-        vals[row] = v;
-        *col = Float64Array::from(vals);
-    };
     let mut cases: Vec<(TrainBatch, LinearParams)> = Vec::new();
     for (col, v) in [
         ("y", None),
@@ -225,7 +230,7 @@ fn every_failure_rule_gives_the_row_paths_message() {
     set(&mut huge, "x", 2, Some(1e200));
     cases.push((huge, params(0.0, true, true)));
     for (k, (b, p)) in cases.iter().enumerate() {
-        let (row, stats) = both_errors(b, p);
+        let (row, stats) = both_errors(b, &Params::Linear(p.clone()));
         assert!(!row.is_empty(), "case {k}: the row path fitted");
         assert_eq!(stats, row, "case {k}");
     }
@@ -379,18 +384,6 @@ fn the_ipc_calls_train_like_train_groups() {
     assert!(e.to_string().contains("regParam"), "{e}");
 }
 
-/// The GLM's message on the row path (train_groups) and on the stats path, for the same rows.
-fn both_glm_errors(b: &TrainBatch, p: &GlmParams) -> (String, String) {
-    let json = serde_json::to_string(p).unwrap();
-    let trainer = Trainer::new("glm", &json).unwrap();
-    let options = TrainOptions { threads: 1, max_rows_per_group: u64::MAX };
-    let row = train_groups(&trainer, options, b).unwrap();
-    let row = row[0].outcome.as_ref().err().map(|e| e.to_string()).unwrap_or_default();
-    let s = stats_of(b, &(0..b.num_rows() as u32).collect::<Vec<_>>());
-    let stats = s.solve_glm(p, u64::MAX).err().map(|e| e.to_string()).unwrap_or_default();
-    (row, stats)
-}
-
 /// The GLM's gaussian identity case: the model of the rows (the plug-in's fit, through
 /// train_groups) and of their statistics agree to 1e-9, as do the iterations and convergence,
 /// and both agree with Newton's method on the rows with an independent objective check: the
@@ -473,16 +466,6 @@ fn glm_gaussian_identity_agrees_with_the_row_path() {
 fn glm_failure_rules_give_the_row_paths_message() {
     let (x, y, w) = data(6, 12, 3, 0.0, true);
     let base = || batch(&x, &y, w.as_ref());
-    let set = |b: &mut TrainBatch, which: &str, row: usize, v: Option<f64>| {
-        let col = match which {
-            "y" => &mut b.label.as_mut().unwrap().values,
-            "w" => &mut b.weight.as_mut().unwrap().values,
-            _ => &mut b.features[1],
-        };
-        let mut vals: Vec<Option<f64>> = col.iter().collect();
-        vals[row] = v;
-        *col = Float64Array::from(vals);
-    };
     let mut cases: Vec<TrainBatch> = Vec::new();
     for (col, v) in [
         ("y", None),
@@ -502,7 +485,7 @@ fn glm_failure_rules_give_the_row_paths_message() {
     cases.push(zero);
     for (k, b) in cases.iter().enumerate() {
         for p in [glm(0.0, true), glm(0.1, false)] {
-            let (row, stats) = both_glm_errors(b, &p);
+            let (row, stats) = both_errors(b, &Params::Glm(p));
             assert!(!row.is_empty(), "case {k}: the row path fitted");
             assert_eq!(stats, row, "case {k}");
         }
@@ -516,7 +499,7 @@ fn glm_failure_rules_give_the_row_paths_message() {
     let s = stats_of(&one, &(0..12).collect::<Vec<_>>());
     let (m, rmse, r2) = s.solve_glm(&glm(0.0, true), u64::MAX).unwrap();
     assert_eq!((m.intercept, m.coefficients.clone(), rmse, r2), (y[3], vec![0.0; 3], 0.0, None));
-    assert_eq!(both_glm_errors(&one, &glm(0.0, true)), (String::new(), String::new()));
+    assert_eq!(both_errors(&one, &Params::Glm(glm(0.0, true))), (String::new(), String::new()));
     // Group size: the message of the Scala row path.
     let s = stats_of(&base(), &(0..12).collect::<Vec<_>>());
     let e = s.solve_glm(&glm(0.0, true), 11).unwrap_err().to_string();
