@@ -35,16 +35,16 @@
 //!   disagrees with its (correct) gradient;
 //! - it has no sample weights.
 //!
-//! So linfa-linear is not a dependency; this solver can give way to linfa's once it is bounded
-//! and weighted. Here: features are standardized by their weighted means and stds over the rows
-//! of positive weight (the penalty mapped to `regParam / s_j^2`, so the optimum is that of the
-//! original scale; a feature constant over those rows gets coefficient 0); the intercept starts at `link(weighted mean of
-//! y)` and the coefficients at 0 (as scikit-learn and linfa start); each step is Newton's on the
-//! exact Hessian when every row's curvature is >= 0 (always for poisson, gamma and tweedie
-//! 1..2 with the log link), else Fisher scoring (IRLS, Spark's method, never indefinite), with
-//! Armijo backtracking; a step leaving the family's mean domain counts as no decrease. `tol`
-//! bounds the largest gradient component of the standardized objective, `maxIter` the steps;
-//! reaching `maxIter` is not an error (Spark only warns).
+//! So linfa-linear is not a dependency; this solver can give way to linfa's once it is bounded and
+//! weighted. Here: features are standardized by their weighted means and stds over the rows of
+//! positive weight (the penalty mapped to `regParam / s_j^2`, so the optimum is that of the
+//! original scale; a feature constant over those rows gets coefficient 0); the intercept starts at
+//! `link(weighted mean of y)` and the coefficients at 0 (as scikit-learn and linfa start); each
+//! step is Newton's on the exact Hessian when every row's curvature is >= 0 (always for poisson,
+//! gamma and tweedie 1..2 with the log link), else Fisher scoring (IRLS, Spark's method, never
+//! indefinite), with Armijo backtracking; a step leaving the family's mean domain counts as no
+//! decrease. `tol` bounds the largest gradient component of the standardized objective, `maxIter`
+//! the steps; reaching `maxIter` is not an error (Spark only warns).
 //!
 //! The gaussian family with the identity link has a quadratic objective, a function of the
 //! weighted normal equations alone: it is fitted from them (`fit_normal`, one pass over the
@@ -266,7 +266,7 @@ fn fit_rows(
         Link::Identity => mean,
         Link::Log => mean.ln(),
     };
-    solve(&problem, &problem.scaling, start, params, p)
+    solve(&problem, start, params, p)
 }
 
 /// The gaussian identity case from its weighted normal equations ([`NormalEquations`], of the
@@ -312,19 +312,14 @@ pub(crate) fn fit_normal(
     // The weighted mean square of the label about its shift: centered with an intercept.
     let c = if params.fit_intercept { yy / weight_sum } else { yy / weight_sum + y_mean * y_mean };
     let problem = Quadratic { scaling, gram: g, rhs: r, c, y_mean };
-    solve(&problem, &problem.scaling, y_mean, params, p)
+    solve(&problem, y_mean, params, p)
 }
 
 /// Newton's method from `start` (the intercept's linear predictor; coefficients 0), then the
 /// coefficients mapped back to the original scale.
-fn solve(
-    problem: &impl Smooth,
-    scaling: &Scaling,
-    start: f64,
-    params: &GlmParams,
-    p: usize,
-) -> Result<GlmModel> {
+fn solve(problem: &impl Smooth, start: f64, params: &GlmParams, p: usize) -> Result<GlmModel> {
     let link = params.resolved_link();
+    let scaling = problem.scaling();
     let q = scaling.q();
     let mut theta = vec![0.0; q];
     if scaling.intercept {
@@ -436,6 +431,9 @@ impl Scaling {
 
 /// What Newton's method needs of a problem on the standardized scale.
 trait Smooth {
+    /// The scale `theta` is on.
+    fn scaling(&self) -> &Scaling;
+
     /// The objective; infinite outside the mean's domain.
     fn objective(&self, theta: &[f64]) -> f64;
 
@@ -490,6 +488,10 @@ impl Problem<'_> {
 }
 
 impl Smooth for Problem<'_> {
+    fn scaling(&self) -> &Scaling {
+        &self.scaling
+    }
+
     fn objective(&self, theta: &[f64]) -> f64 {
         let mut z = vec![0.0; theta.len()];
         let mut f = 0.0;
@@ -567,6 +569,10 @@ struct Quadratic {
 }
 
 impl Smooth for Quadratic {
+    fn scaling(&self) -> &Scaling {
+        &self.scaling
+    }
+
     fn objective(&self, theta: &[f64]) -> f64 {
         let qf = self.rhs.len();
         let mut f = self.c;
@@ -662,9 +668,9 @@ impl super::Algorithm for Glm {
     }
 
     fn fit(params: &GlmParams, data: &super::GroupData<'_>) -> Result<GlmModel> {
-        if params.validate().is_ok() && params.is_gaussian_identity() {
+        if params.is_gaussian_identity() {
             // The row checks (rows.rs) have passed: the normal equations in one pass over the
-            // rows in place, as linear regression's.
+            // rows in place, as linear regression's (`fit_normal` validates the params).
             let normal = normal_equations(&data.columns()?, params.fit_intercept);
             return fit_normal(normal, params, data.feature_names);
         }

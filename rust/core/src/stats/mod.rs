@@ -16,16 +16,16 @@
 //! residual sum of squares (a polynomial in the sums and the fitted coefficients) are evaluated
 //! exactly before rounding, so large feature means cost no accuracy.
 //!
-//! Failure rules are those of the row path (rows.rs, then linear.rs or glm.rs), decided from flags kept
-//! beside the sums: per column whether a null, NaN, +inf or -inf was seen, the smallest negative
-//! weight, whether any weight is nonzero, the row counts and each column's range over the rows of
-//! positive weight (a feature is active, the label varies, exactly when min < max). Two rules
-//! depend on the row order in the row path and are made deterministic here: a column with several
-//! kinds of bad values is reported as null, else NaN, else inf, else -inf (the row path names the
-//! first bad row's kind), and a negative weight is reported with the smallest negative value (the
-//! row path: the first). Overflow: the row path squares centered values, these statistics raw
-//! values, so a column with values beyond about 1e154 in magnitude fails here (naming it) even
-//! where centering would have kept the row path's squares finite.
+//! Failure rules are those of the row path (rows.rs, then linear.rs or glm.rs), decided from flags
+//! kept beside the sums: per column whether a null, NaN, +inf or -inf was seen, the smallest
+//! negative weight, whether any weight is nonzero, the row counts and each column's range over the
+//! rows of positive weight (a feature is active, the label varies, exactly when min < max). Two
+//! rules depend on the row order in the row path and are made deterministic here: a column with
+//! several kinds of bad values is reported as null, else NaN, else inf, else -inf (the row path
+//! names the first bad row's kind), and a negative weight is reported with the smallest negative
+//! value (the row path: the first). Overflow: the row path squares centered values, these
+//! statistics raw values, so a column with values beyond about 1e154 in magnitude fails here
+//! (naming it) even where centering would have kept the row path's squares finite.
 //!
 //! Layout of the statistics bytes: docs/native-interface.md, "Sufficient statistics".
 
@@ -501,8 +501,9 @@ impl GroupStats {
         let active: Vec<usize> =
             (0..p).filter(|&j| self.ranges[1 + j].0 < self.ranges[1 + j].1).collect();
         // Entries among the intercept, the active features and the label must be finite.
-        for &a in &self.used(&active) {
-            for &b in &self.used(&active) {
+        let used = self.used(&active);
+        for &a in &used {
+            for &b in &used {
                 if a <= b && self.overflowed[self.entry(a, b)] {
                     let blame = [a, b].into_iter().find(|&c| c > 0 && c < y);
                     return Err(overflow(&blame.map_or("the label".into(), |c| feature(c - 1))));
