@@ -230,7 +230,6 @@ E2E_SKIP_SPARK4 ?= recipe-local recipe-local-cluster search-local many-groups
 # The Python package's tests on Spark 4: the session and jar checks and the estimators
 # (PYTEST_SPARK4=. runs them all).
 PYTEST_SPARK4 ?= test_session.py test_estimators.py
-PY4_VENV := $(CACHE)/venv-python-spark-$(SPARK4_VERSION)
 
 .PHONY: jar-spark4 jars venv-spark4 test-e2e-spark4 test-notebook-spark4 test-cross \
   test-python-spark4 test-spark4
@@ -242,9 +241,11 @@ jar-spark4: native
 jars: jar jar-spark4
 
 venv-spark4: $(VENV4)/.ready
-$(VENV4)/.ready: tests/requirements-spark4.txt
+# One venv for Spark 4's e2e tests, notebooks and Python package tests (a superset of
+# tests/requirements-spark4.txt).
+$(VENV4)/.ready: tests/requirements-spark4.txt python/tests/requirements-spark4.txt
 	python3 -m venv $(VENV4)
-	$(VENV4)/bin/pip install -q --disable-pip-version-check -r tests/requirements-spark4.txt
+	$(VENV4)/bin/pip install -q --disable-pip-version-check -r python/tests/requirements-spark4.txt
 	touch $@
 
 test-e2e-spark4: jar-spark4 venv-spark4
@@ -259,13 +260,8 @@ test-cross: jar jar-spark4 venv venv-spark4
 	PYTHON=$(PYTHON) JAR=$(CURDIR)/$(JAR) SPARK_HOME=$(SPARK_HOME_DIR) \
 	  JAR2=$(CURDIR)/$(JAR4) SPARK_HOME2=$(SPARK4_HOME_DIR) bash tests/e2e/run.sh cross
 
-$(PY4_VENV)/.ready: tests/requirements-spark4.txt python/tests/requirements-spark4.txt
-	python3 -m venv $(PY4_VENV)
-	$(PY4_VENV)/bin/pip install -q --disable-pip-version-check -r python/tests/requirements-spark4.txt
-	touch $@
-
-test-python-spark4: wheel $(PY4_VENV)/.ready
-	$(PY4_VENV)/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall $(WHEEL)
-	cd python/tests && $(PY4_VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_SPARK4)
+test-python-spark4: wheel venv-spark4
+	$(VENV4)/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall $(WHEEL)
+	cd python/tests && $(PYTHON4) -m pytest -q -p no:cacheprovider $(PYTEST_SPARK4)
 
 test-spark4: test-e2e-spark4 test-notebook-spark4 test-cross test-python-spark4
