@@ -129,7 +129,7 @@ impl Expansion {
             *self = Expansion(vec![f64::INFINITY]);
             return;
         }
-        let mut acc = Window::ZERO;
+        let mut acc = Window::<WIDE_WINDOW>::ZERO;
         let one = Parts::of(1.0);
         // Largest first: the window is placed around the first term.
         for &c in self.0.iter().rev() {
@@ -372,32 +372,35 @@ impl Product {
     }
 }
 
-/// Digits of an entry's window: 64-bit positions held in `i128`s, so that carries wait.
+/// Digits of an entry's window in [`ProductSums`]: 64-bit positions held in `i128`s, so that
+/// carries wait.
 const WINDOW: usize = 10;
-/// Offsets (bits above the window's base) at which a term of up to 4 words, and the word above
-/// it, still fit.
-const REACH: i32 = 64 * (WINDOW as i32 - 4);
-/// Bits below an entry's first term that its window still holds.
-const ANCHOR: i32 = 192;
+/// Digits of the window of one [`Expansion`] operation, whose terms spread wider.
+const WIDE_WINDOW: usize = 24;
 /// Absolute bit 0 is worth 2^-3222, the smallest bit of a product of three doubles.
 const ORIGIN: i32 = 3 * 1074;
 /// Digits of the whole range: a window's base is at most bit 6,135 (the largest product of three
-/// doubles), and its digits must fit above it.
-const SPILL_DIGITS: usize = 6_135 / 64 + WINDOW + 1;
+/// doubles), its digits must fit above it, and the top digit stays free for the sign.
+const SPILL_DIGITS: usize = 6_135 / 64 + WIDE_WINDOW + 2;
 /// The base of an entry that has no term yet.
 const UNSET: i32 = i32::MIN;
 
 /// One exact sum of [`ProductSums`]: a window of fixed-point digits at `base`, the absolute bit
 /// of its digit 0 (a multiple of 64), and the digits of the whole range once a term falls outside.
 #[derive(Clone)]
-struct Window {
+struct Window<const W: usize> {
     base: i32,
-    digits: [i128; WINDOW],
-    spill: Option<Box<[i128]>>,
+    digits: [i128; W],
+    spill: Option<Box<[i128; SPILL_DIGITS]>>,
 }
 
-impl Window {
-    const ZERO: Window = Window { base: UNSET, digits: [0; WINDOW], spill: None };
+impl<const W: usize> Window<W> {
+    const ZERO: Self = Window { base: UNSET, digits: [0; W], spill: None };
+    /// Offsets (bits above the base) at which a term of up to 4 words, the word above it, and the
+    /// free top digit fit.
+    const REACH: i32 = 64 * (W as i32 - 5);
+    /// Bits below the first term that the window holds (as many as above).
+    const ANCHOR: i32 = Self::REACH / 2;
 
     /// Adds `a * b` exactly.
     #[inline(always)]
@@ -414,14 +417,14 @@ impl Window {
     #[inline(always)]
     fn add_words<const N: usize>(&mut self, pos: i32, neg: bool, t: [u64; 3]) {
         if self.base == UNSET {
-            self.base = (pos - ANCHOR).max(0) & !63;
+            self.base = (pos - Self::ANCHOR).max(0) & !63;
         }
         let rel = pos - self.base;
-        if (0..REACH).contains(&rel) {
+        if (0..Self::REACH).contains(&rel) {
             add_at::<N>(&mut self.digits, rel, neg, t);
         } else {
-            let spill = self.spill.get_or_insert_with(|| vec![0; SPILL_DIGITS].into_boxed_slice());
-            add_at::<N>(spill, pos, neg, t);
+            let spill = self.spill.get_or_insert_with(|| Box::new([0; SPILL_DIGITS]));
+            add_at::<N>(&mut spill[..], pos, neg, t);
         }
     }
 
@@ -438,7 +441,7 @@ impl Window {
                 for (a, d) in all[first..].iter_mut().zip(&self.digits) {
                     *a += d;
                 }
-                to_expansion(&all, 0)
+                to_expansion(&*all, 0)
             }
         }
     }
@@ -446,7 +449,7 @@ impl Window {
 
 /// Exact sums of products of two or three doubles, one per entry, in fixed point: every product
 /// is an integer times 2^-3222. Each entry keeps a window of ten 64-bit digits around the
-/// exponents of its first term (192 bits below it, 192 above); a product is added as its
+/// exponents of its first term (160 bits below it, 160 above); a product is added as its
 /// shifted integer mantissa, a few integer additions into the window's digits with the carries
 /// left for later (a digit is an `i128`, room for 2^62 additions). The rare term outside the
 /// window goes into a digit array over the whole range, kept for that entry alone. Nothing is
@@ -454,7 +457,7 @@ impl Window {
 /// gives it as an [`Expansion`] that depends on the value only.
 #[derive(Clone)]
 pub struct ProductSums {
-    windows: Vec<Window>,
+    windows: Vec<Window<WINDOW>>,
 }
 
 impl ProductSums {
@@ -659,18 +662,18 @@ fn scaled(c: u64, k: i32) -> f64 {
 
 /// The value `sum digits[i] 2^(64 i) * 2^(base - ORIGIN)` as an expansion (see
 /// [`ProductSums::expansion`]).
-fn to_expansion(digits: &[i128], base: i32) -> Option<Expansion> {
-    let n = digits.len() + 1;
-    let mut words = [0u64; SPILL_DIGITS + 1];
-    let words = &mut words[..n];
+/// The top digit is free (no term reaches it), so that it takes the sign.
+fn to_expansion<const N: usize>(digits: &[i128; N], base: i32) -> Option<Expansion> {
+    let n = N;
+    let mut words = [0u64; N];
     let mut carry: i128 = 0;
     for (w, &d) in words.iter_mut().zip(digits) {
         let s = d + carry;
         *w = s as u64;
         carry = s >> 64;
     }
-    // The digits hold far less than 2^126, so the carry out is small: its sign is the sum's.
-    words[n - 1] = carry as u64;
+    // The digits hold far less than 2^126 each and the top one nothing: what carries out of it
+    // is the sign, which its bits already hold.
     let negative = carry < 0;
     if negative {
         let mut c = true;
