@@ -441,7 +441,7 @@ impl<const W: usize> Window<W> {
                 for (a, d) in all[first..].iter_mut().zip(&self.digits) {
                     *a += d;
                 }
-                to_expansion(&*all, 0)
+                to_expansion(&all, 0)
             }
         }
     }

@@ -4,9 +4,10 @@
 //! shuffle, and the model is solved from their merge with linear regression's own solver
 //! ([`crate::algo::linear::solve_normal`]).
 //!
-//! Exactness. Every product is formed exactly by error-free transformations and added into an
-//! [`exact::Expansion`] per entry, so a partial holds the exact sum of its rows and merging
-//! partials is exact addition: the merged statistics are the same real numbers whatever the
+//! Exactness. Every product is summed exactly in fixed point ([`exact::ProductSums`]: integer dot
+//! products of the columns at a scale each, or shifted integer mantissas into a window of digits
+//! per entry) and encoded as an [`exact::Expansion`] of the exact sum, so a partial holds the exact
+//! sum of its rows and merging partials is exact addition: the merged statistics are the same real numbers whatever the
 //! partitioning and the order of the rows or partials, and everything computed from them rounds
 //! those numbers correctly ([`exact::Expansion::round`]), so the model bytes are bit-identical
 //! across partitionings and reruns. The centered cross products `W S_ab - S_a S_b` and the
