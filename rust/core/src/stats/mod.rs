@@ -7,9 +7,10 @@
 //! Newton iterations on the quadratic they define (`glm::fit_normal`, which the GLM's row path
 //! fits that case with too).
 //!
-//! Exactness. Every product is formed exactly by error-free transformations and added into an
-//! [`exact::Expansion`] per entry, so a partial holds the exact sum of its rows and merging
-//! partials is exact addition: the merged statistics are the same real numbers whatever the
+//! Exactness. Every product is summed exactly in fixed point ([`exact::ProductSums`]: integer dot
+//! products of the columns at a scale each, or shifted integer mantissas into a window of digits
+//! per entry) and encoded as an [`exact::Expansion`] of the exact sum, so a partial holds the exact
+//! sum of its rows and merging partials is exact addition: the merged statistics are the same real numbers whatever the
 //! partitioning and the order of the rows or partials, and everything computed from them rounds
 //! those numbers correctly ([`exact::Expansion::round`]), so the model bytes are bit-identical
 //! across partitionings and reruns. The centered cross products `W S_ab - S_a S_b` and the
@@ -49,7 +50,7 @@ use crate::model::StoredModel;
 use crate::params::parse_json;
 use crate::pool;
 use crate::train::{check_batch, panic_message, results_columns, Fitted, GroupOutcome, Trainer};
-use exact::{two_product, Expansion};
+use exact::{two_product, Expansion, Parts, ProductSums};
 
 const MAGIC: &[u8; 4] = b"MNFS";
 /// The statistics format this release writes and reads.
@@ -163,7 +164,11 @@ impl GroupStats {
         let p = s.p();
         let d = p + 2;
         let features: Vec<&Float64Array> = batch.features.iter().collect();
+        let mut sums = ProductSums::new(s.sums.len());
         let mut z = vec![1.0; d];
+        let mut parts = vec![Parts::of(1.0); d];
+        // Unweighted: the clean rows' columns x_1..x_p, y, added at the end by dot products.
+        let mut cols: Vec<Vec<f64>> = vec![Vec::new(); if weight.is_some() { 0 } else { d - 1 }];
         for &r in rows {
             let r = r as usize;
             s.rows += 1;
@@ -202,42 +207,27 @@ impl GroupStats {
             for j in 0..p {
                 s.ranges[1 + j] = widen(s.ranges[1 + j], z[1 + j]);
             }
-            s.accumulate(&z, if weight.is_some() { Some(w) } else { None });
-        }
-        s
-    }
-
-    /// Adds one clean row `z = (1, x, y)` of weight `w` (`None`: 1) to the sums.
-    #[inline]
-    fn accumulate(&mut self, z: &[f64], w: Option<f64>) {
-        let d = z.len();
-        let mut k = 0;
-        for a in 0..d {
-            for b in a..d {
-                if !self.overflowed[k] {
-                    let e = &mut self.sums[k];
-                    let ok = match (a, w) {
-                        (0, None) => {
-                            e.add(z[b]);
-                            true
-                        }
-                        (0, Some(w)) => add_product_checked(e, w, z[b]),
-                        (_, None) => add_product_checked(e, z[a], z[b]),
-                        (_, Some(w)) => {
-                            let (p, err) = two_product(w, z[a]);
-                            p.is_finite()
-                                && add_product_checked(e, err, z[b])
-                                && add_product_checked(e, p, z[b])
-                        }
-                    };
-                    if !ok || !e.components().last().is_none_or(|v| v.is_finite()) {
-                        self.overflowed[k] = true;
-                        self.sums[k] = Expansion::zero();
-                    }
+            if weight.is_none() {
+                for (col, &v) in cols.iter_mut().zip(&z[1..]) {
+                    col.push(v);
                 }
-                k += 1;
+                continue;
+            }
+            for (part, &v) in parts.iter_mut().zip(&z).skip(1) {
+                *part = Parts::of(v);
+            }
+            sums.add_row(&parts, Some(Parts::of(w)));
+        }
+        if weight.is_none() {
+            sums.add_moments(&cols);
+        }
+        for (k, (sum, over)) in s.sums.iter_mut().zip(s.overflowed.iter_mut()).enumerate() {
+            match sums.expansion(k) {
+                Some(e) => *sum = e,
+                None => *over = true,
             }
         }
+        s
     }
 
     /// Adds `other`'s rows to these statistics: exact, so the order of merges does not matter.
@@ -674,18 +664,6 @@ fn read(col: &Float64Array, r: usize, flags: &mut u8) -> (f64, bool) {
 
 fn widen(r: (f64, f64), v: f64) -> (f64, f64) {
     (r.0.min(v), r.1.max(v))
-}
-
-/// Adds `a * b` unless the product overflows; false then.
-#[inline]
-fn add_product_checked(e: &mut Expansion, a: f64, b: f64) -> bool {
-    let (p, err) = two_product(a, b);
-    if !p.is_finite() {
-        return false;
-    }
-    e.add(err);
-    e.add(p);
-    true
 }
 
 fn len_u32(n: usize) -> Result<u32> {
