@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::pool;
 use crate::registry::DynAlgorithm;
 use crate::search::{FoldSpec, GroupSearch, SearchSpec};
+use crate::stats;
 use crate::train::{self, Fitted, GroupOutcome, Trainer};
 
 /// The columns the chunks carry: the names of the optional columns and of the features. Every
@@ -338,6 +339,76 @@ impl GroupBuffer {
         let folds = FoldSpec::from_json(folds_json)?;
         let searches = self.search(&spec, &folds, threads)?;
         crate::search::search_results_batch(&spec, searches)
+    }
+}
+
+impl GroupBuffer {
+    /// Fits every group by the sufficient statistics path from its buffered rows and the
+    /// statistics partials of its other rows (`partials`: an IPC batch of `group` Int32, this
+    /// buffer's group ids, which may go beyond the buffered groups, and `stats` Binary, as
+    /// `accumulateStats` makes them), each as [`stats::fit_group`] decides with `min_rows`: the
+    /// results batch of `trainGroups`, one row per group that has rows or partials, in id order.
+    /// The buffer is emptied, as by [`GroupBuffer::train`].
+    ///
+    /// # Errors
+    /// `InvalidParam` when the statistics path does not apply to the algorithm and params or the
+    /// buffer was trained already; as [`stats::read_partials`]; `Model`/`Schema` for partials that
+    /// do not decode or do not match the rows' columns.
+    pub fn solve_stats_ipc(
+        &mut self,
+        algorithm: &str,
+        params_json: &str,
+        partials: Buffer,
+        min_rows: u64,
+        threads: usize,
+    ) -> Result<Vec<u8>> {
+        let params = stats::checked_params(algorithm, params_json)?;
+        let trainer = Trainer::new(algorithm, params_json)?;
+        let bound = self.groups.len();
+        let (bytes, by_group) = stats::read_partials(partials, |rows| bound + rows)?;
+        let max = self.max_rows;
+        let (layout, groups) = self.take()?;
+        if let Some(layout) = &layout {
+            check_layout(trainer.algorithm(), layout)?;
+        }
+        let n = groups.len().max(by_group.len());
+        let mut stored: Vec<Option<Stored>> = groups.into_iter().map(Some).collect();
+        stored.resize_with(n, || None);
+        let mut by_group = by_group;
+        by_group.resize_with(n, Vec::new);
+        let outcomes: Vec<GroupOutcome> = pool::install(threads, || {
+            stored
+                .into_par_iter()
+                .zip(by_group)
+                .enumerate()
+                .filter(|(_, (s, p))| s.as_ref().is_some_and(|s| s.received > 0) || !p.is_empty())
+                .map(|(g, (s, rows))| {
+                    let start = Instant::now();
+                    let partials: Vec<&[u8]> = rows.iter().map(|&r| bytes.value(r)).collect();
+                    let (batch, dropped) = match (s, &layout) {
+                        (Some(s), _) if s.dropped => (None, s.received),
+                        (Some(s), Some(layout)) if s.received > 0 => {
+                            (Some(s.into_batch(layout)), 0)
+                        }
+                        _ => (None, 0),
+                    };
+                    let received = match &batch {
+                        Some(b) => Some(stats::Received::Rows(b)),
+                        None if dropped > 0 => Some(stats::Received::Dropped(dropped)),
+                        None => None,
+                    };
+                    let (rows, outcome) =
+                        stats::fit_group(&trainer, &params, received, &partials, max, min_rows)?;
+                    Ok(GroupOutcome {
+                        group: i32::try_from(g).unwrap_or(i32::MAX),
+                        rows: usize::try_from(rows).unwrap_or(usize::MAX),
+                        millis: start.elapsed().as_secs_f64() * 1e3,
+                        outcome,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })??;
+        train::results_batch(&trainer, &outcomes)
     }
 }
 

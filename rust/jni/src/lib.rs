@@ -348,33 +348,6 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_accumulateStats<'local>(
 }
 
 #[unsafe(no_mangle)]
-pub extern "system" fn Java_manyfold_jni_NativeApi_solveStats<'local>(
-    mut env: EnvUnowned<'local>,
-    _this: JObject<'local>,
-    algorithm: JString<'local>,
-    params_json: JString<'local>,
-    n_threads: jint,
-    max_rows_per_group: jlong,
-    batch: JByteBuffer<'local>,
-) -> JByteArray<'local> {
-    bridge(&mut env, |env| {
-        let algorithm = string(env, &algorithm, "algorithm")?;
-        let params_json = string(env, &params_json, "paramsJson")?;
-        let options = train_options(n_threads, max_rows_per_group)?;
-        // SAFETY: see `direct_bytes`; solve_ipc keeps nothing of its input.
-        let batch = unsafe { direct_bytes(env, &batch, "batch")? };
-        let out = manyfold_core::stats::solve_ipc(
-            &algorithm,
-            &params_json,
-            options.threads,
-            options.max_rows_per_group,
-            batch,
-        )?;
-        Ok(env.byte_array_from_slice(&out)?)
-    })
-}
-
-#[unsafe(no_mangle)]
 pub extern "system" fn Java_manyfold_jni_NativeApi_statsApplies<'local>(
     mut env: EnvUnowned<'local>,
     _this: JObject<'local>,
@@ -437,6 +410,38 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_trainGroupBuffer<'local>(
         )?;
         let buffer = GROUP_BUFFERS.get(handle)?;
         let out = lock_buffer(&buffer).train_ipc(&trainer, threads(n_threads)?)?;
+        Ok(env.byte_array_from_slice(&out)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_manyfold_jni_NativeApi_solveGroupBuffer<'local>(
+    mut env: EnvUnowned<'local>,
+    _this: JObject<'local>,
+    handle: jlong,
+    algorithm: JString<'local>,
+    params_json: JString<'local>,
+    n_threads: jint,
+    min_rows: jlong,
+    partials: JByteBuffer<'local>,
+) -> JByteArray<'local> {
+    bridge(&mut env, |env| {
+        let algorithm = string(env, &algorithm, "algorithm")?;
+        let params_json = string(env, &params_json, "paramsJson")?;
+        let threads = threads(n_threads)?;
+        let min_rows = u64::try_from(min_rows).ok().filter(|m| *m >= 1).ok_or_else(|| {
+            Error::invalid_param("minRows", format!("must be >= 1, got {min_rows}"))
+        })?;
+        // SAFETY: see `direct_bytes`; solve_stats_ipc keeps nothing of its input.
+        let partials = unsafe { direct_bytes(env, &partials, "partials")? };
+        let buffer = GROUP_BUFFERS.get(handle)?;
+        let out = lock_buffer(&buffer).solve_stats_ipc(
+            &algorithm,
+            &params_json,
+            partials,
+            min_rows,
+            threads,
+        )?;
         Ok(env.byte_array_from_slice(&out)?)
     })
 }

@@ -49,7 +49,9 @@ use crate::error::{Error, Result};
 use crate::model::StoredModel;
 use crate::params::parse_json;
 use crate::pool;
-use crate::train::{check_batch, panic_message, results_columns, Fitted, GroupOutcome, Trainer};
+use crate::train::{
+    self, check_batch, panic_message, results_columns, Fitted, GroupOutcome, Trainer,
+};
 use exact::{two_product, Expansion, Parts, ProductSums};
 
 const MAGIC: &[u8; 4] = b"MNFS";
@@ -78,7 +80,7 @@ pub fn applies(algorithm: &str, params_json: &str) -> bool {
 }
 
 /// The params of an algorithm the path applies to.
-enum Params {
+pub(crate) enum Params {
     Linear(LinearParams),
     Glm(GlmParams),
 }
@@ -439,10 +441,7 @@ impl GroupStats {
     /// columns (rows.rs).
     fn check(&self, max_rows: u64) -> Result<()> {
         if self.rows > max_rows {
-            // The message of the Scala row path, which counts a group's rows as they stream by.
-            return Err(Error::data(format!(
-                "group has more than maxRowsPerGroup={max_rows} rows"
-            )));
+            return Err(too_many_rows(max_rows));
         }
         let column_error = |name: &str, flags: u8| -> Result<()> {
             if flags & NULL != 0 {
@@ -641,6 +640,12 @@ impl GroupStats {
     }
 }
 
+/// A group over `max_rows` rows: the message of the Scala row path, which counts a group's rows as
+/// they stream by.
+fn too_many_rows(max_rows: u64) -> Error {
+    Error::data(format!("group has more than maxRowsPerGroup={max_rows} rows"))
+}
+
 /// Row `r` of a column and whether it is a finite value; a null or non-finite one sets its flag.
 #[inline]
 fn read(col: &Float64Array, r: usize, flags: &mut u8) -> (f64, bool) {
@@ -723,7 +728,7 @@ impl Reader<'_> {
 
 /// The params of `algorithm` when the path applies; else `InvalidParam`, for bad params as
 /// such, for good ones the path does not take by name.
-fn checked_params(algorithm: &str, params_json: &str) -> Result<Params> {
+pub(crate) fn checked_params(algorithm: &str, params_json: &str) -> Result<Params> {
     if let Some(params) = model_params(algorithm, params_json) {
         return Ok(params);
     }
@@ -779,23 +784,34 @@ pub fn accumulate_ipc(
     write_stream(&record_batch(columns)?)
 }
 
-/// Merges the statistics of each group of a batch (IPC: `group` Int32, `stats` Binary, several
-/// rows per group allowed) and fits it: the results batch of `trainGroups`, one row per group
-/// present, by group index.
+/// The `minRows` of the statistics path when given 0, for `p` features: a group of fewer rows is
+/// fitted from its rows by the row path's fit, and a map task reduces its rows of a group to
+/// statistics only once it has this many of them. Solving from statistics costs a few hundred
+/// exact products per entry (`(p + 2)(p + 3)/2` of them), fitting from rows about `p^2` flops a
+/// row: at fewer than about `10 p^2` rows the rows are cheaper (measured: see the README).
+pub fn default_min_rows(p: usize) -> u64 {
+    (10 * (p as u64).pow(2)).max(64)
+}
+
+/// `min_rows`, or [`default_min_rows`] for 0.
+fn resolve_min_rows(min_rows: u64, p: usize) -> u64 {
+    if min_rows == 0 {
+        default_min_rows(p)
+    } else {
+        min_rows
+    }
+}
+
+/// A batch of statistics partials (IPC: `group` Int32, `stats` Binary, several rows per group
+/// allowed, group ids below `limit`): the batch's `stats` column and, per group id, its rows.
 ///
 /// # Errors
-/// `InvalidParam` when the path does not apply; `Ipc`/`Schema` for an unreadable batch or one
-/// without those columns, a null or out-of-range group index; `Model` for statistics bytes that
-/// do not decode or whose columns differ within a group.
-pub fn solve_ipc(
-    algorithm: &str,
-    params_json: &str,
-    threads: usize,
-    max_rows: u64,
+/// `Ipc`/`Schema` for an unreadable batch or one without those columns, a null, negative or
+/// out-of-range group id, a null partial.
+pub(crate) fn read_partials(
     batch: Buffer,
-) -> Result<Vec<u8>> {
-    let params = checked_params(algorithm, params_json)?;
-    let trainer = Trainer::new(algorithm, params_json)?;
+    limit: impl Fn(usize) -> usize,
+) -> Result<(BinaryArray, Vec<Vec<usize>>)> {
     let batch = read_stream(batch)?;
     let column = |name: &str| {
         batch
@@ -812,20 +828,42 @@ pub fn solve_ipc(
     let stats = stats
         .as_any()
         .downcast_ref::<BinaryArray>()
-        .ok_or_else(|| Error::schema("the stats column must be Binary"))?;
-    let n = groups.len();
+        .ok_or_else(|| Error::schema("the stats column must be Binary"))?
+        .clone();
+    let n = limit(groups.len());
     if groups.null_count() > 0 || groups.values().iter().any(|g| *g < 0 || *g as usize >= n) {
-        return Err(Error::schema(
-            "group index column has a null, negative or out-of-range (>= rows) value",
-        ));
+        return Err(Error::schema("group index column has a null, negative or out-of-range value"));
     }
     if stats.null_count() > 0 {
         return Err(Error::schema("the stats column has a null value"));
     }
-    let mut by_group: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut by_group: Vec<Vec<usize>> =
+        vec![Vec::new(); groups.values().iter().map(|&g| g as usize + 1).max().unwrap_or(0)];
     for (row, g) in groups.values().iter().enumerate() {
         by_group[*g as usize].push(row);
     }
+    Ok((stats, by_group))
+}
+
+/// Merges the statistics of each group of a batch (IPC: `group` Int32, `stats` Binary, several
+/// rows per group allowed, group ids below the batch's rows) and fits it: the results batch of
+/// `trainGroups`, one row per group present, by group index. (Grouped training solves through a
+/// group buffer instead, [`crate::group_buffer::GroupBuffer::solve_stats_ipc`], which also holds
+/// the rows that crossed as rows.)
+///
+/// # Errors
+/// `InvalidParam` when the path does not apply; as [`read_partials`]; `Model` for statistics
+/// bytes that do not decode or whose columns differ within a group.
+pub fn solve_ipc(
+    algorithm: &str,
+    params_json: &str,
+    threads: usize,
+    max_rows: u64,
+    batch: Buffer,
+) -> Result<Vec<u8>> {
+    let params = checked_params(algorithm, params_json)?;
+    let trainer = Trainer::new(algorithm, params_json)?;
+    let (stats, by_group) = read_partials(batch, |rows| rows)?;
     let outcomes: Vec<GroupOutcome> = pool::install(threads, || {
         by_group
             .par_iter()
@@ -833,17 +871,12 @@ pub fn solve_ipc(
             .filter(|(_, rows)| !rows.is_empty())
             .map(|(g, rows)| {
                 let start = Instant::now();
-                let mut merged = GroupStats::decode(stats.value(rows[0]))?;
-                for &r in &rows[1..] {
-                    merged.merge(&GroupStats::decode(stats.value(r))?)?;
-                }
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    fit_stats(&merged, &params, max_rows)
-                }))
-                .unwrap_or_else(|panic| Err(Error::numerical(panic_message(&panic))));
+                let partials: Vec<&[u8]> = rows.iter().map(|&r| stats.value(r)).collect();
+                let (rows, outcome) =
+                    fit_group(&trainer, &params, None, &partials, max_rows, u64::MAX)?;
                 Ok(GroupOutcome {
                     group: g as i32,
-                    rows: usize::try_from(merged.rows).unwrap_or(usize::MAX),
+                    rows: usize::try_from(rows).unwrap_or(usize::MAX),
                     millis: start.elapsed().as_secs_f64() * 1e3,
                     outcome,
                 })
@@ -851,6 +884,78 @@ pub fn solve_ipc(
             .collect::<Result<Vec<_>>>()
     })??;
     write_stream(&record_batch(results_columns(&trainer, &outcomes))?)
+}
+
+/// The rows received of one group: all of them as a one-group batch, or only their count when
+/// the group was dropped for its size.
+pub(crate) enum Received<'a> {
+    Rows(&'a TrainBatch),
+    Dropped(u64),
+}
+
+/// Fits one group of the statistics path from the rows of it that crossed the shuffle as rows
+/// (`rows`, `None` when none did) and the statistics partials of its other rows. Its row count
+/// `N` (both together) decides, so that the result does not depend on how its rows were split:
+/// over `max_rows` it fails with the row path's message; with `N < min_rows` (0: the default for
+/// its feature count) and no partial, it is fitted from its rows exactly as the row path fits
+/// them (the same checks, canonical order and fit: the same model bytes); else its rows' exact
+/// statistics are merged with the partials and the model solved from them. A partial exists only
+/// for a group with at least `min_rows` rows in one map task, so a group of fewer rows in all
+/// never has one. Returns `N` and the outcome; a panic fails the group only.
+///
+/// # Errors
+/// `Model`/`Schema` for partials that do not decode or do not match the rows' columns (the whole
+/// call fails: the bytes were made by this library, so they are corrupt).
+pub(crate) fn fit_group(
+    trainer: &Trainer,
+    params: &Params,
+    rows: Option<Received<'_>>,
+    partials: &[&[u8]],
+    max_rows: u64,
+    min_rows: u64,
+) -> Result<(u64, Result<Fitted>)> {
+    let mut merged: Option<GroupStats> = None;
+    for bytes in partials {
+        let s = GroupStats::decode(bytes)?;
+        match &mut merged {
+            Some(m) => m.merge(&s)?,
+            None => merged = Some(s),
+        }
+    }
+    let received = match &rows {
+        Some(Received::Rows(batch)) => batch.num_rows() as u64,
+        Some(Received::Dropped(n)) => *n,
+        None => 0,
+    };
+    let total = received + merged.as_ref().map_or(0, |m| m.rows);
+    if total > max_rows {
+        return Ok((total, Err(too_many_rows(max_rows))));
+    }
+    let fit = |work: &dyn Fn() -> Result<Fitted>| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+            .unwrap_or_else(|panic| Err(Error::numerical(panic_message(&panic))))
+    };
+    let batch = match rows {
+        Some(Received::Rows(batch)) if batch.num_rows() > 0 => Some(batch),
+        _ => None,
+    };
+    let all = |b: &TrainBatch| (0..b.num_rows() as u32).collect::<Vec<u32>>();
+    if let (Some(batch), None) = (batch, &merged) {
+        if total < resolve_min_rows(min_rows, batch.feature_names.len()) {
+            return Ok((total, fit(&|| train::train_group(trainer, batch, &all(batch), max_rows))));
+        }
+    }
+    if let Some(batch) = batch {
+        let label =
+            batch.label.as_ref().ok_or_else(|| Error::schema("linear needs a label column"))?;
+        let s = GroupStats::of_rows(batch, label, &all(batch));
+        match &mut merged {
+            Some(m) => m.merge(&s)?,
+            None => merged = Some(s),
+        }
+    }
+    let merged = merged.ok_or_else(|| Error::schema("a group without rows or statistics"))?;
+    Ok((total, fit(&|| fit_stats(&merged, params, max_rows))))
 }
 
 /// One group's row of the results batch from its merged statistics.

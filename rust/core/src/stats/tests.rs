@@ -505,3 +505,267 @@ fn glm_failure_rules_give_the_row_paths_message() {
     let e = s.solve_glm(&glm(0.0, true), 11).unwrap_err().to_string();
     assert_eq!(e, "group has more than maxRowsPerGroup=11 rows");
 }
+
+/// Groups of `sizes` rows (group g has `sizes[g]`), interleaved in a random order, two features
+/// around 5, a noisy linear label, weights in (0, 2) when `weighted`; the rows of a group with an
+/// entry in `bad` get that (column, row within the group, value) set.
+fn grouped_batch(
+    seed: u64,
+    sizes: &[usize],
+    weighted: bool,
+    bad: &[(usize, &str, usize, Option<f64>)],
+) -> arrow_array::RecordBatch {
+    use crate::batch::{role_field, Role};
+    use arrow_schema::DataType;
+    let mut rng = Rng::new(seed);
+    let mut order: Vec<(usize, usize)> =
+        sizes.iter().enumerate().flat_map(|(g, &n)| (0..n).map(move |i| (g, i))).collect();
+    rng.shuffle(&mut order);
+    let mut cols: Vec<Vec<Option<f64>>> = vec![Vec::new(); 4]; // y, w, a, b
+    for &(g, i) in &order {
+        let a = 5.0 + uniform(&mut rng);
+        let b = 5.0 + 2.0 * uniform(&mut rng);
+        let mut row =
+            [g as f64 + 2.0 * a - b + 0.1 * uniform(&mut rng), 1.0 + 1.9 * uniform(&mut rng), a, b]
+                .map(Some);
+        for &(bg, col, bi, v) in bad {
+            if (bg, bi) == (g, i) {
+                row[["y", "w", "a", "b"].iter().position(|c| *c == col).unwrap()] = v;
+            }
+        }
+        for (c, v) in cols.iter_mut().zip(row) {
+            c.push(v);
+        }
+    }
+    let mut fields = vec![
+        role_field("g", DataType::Int32, false, Role::Group),
+        role_field("y", DataType::Float64, true, Role::Label),
+    ];
+    let groups: Int32Array = order.iter().map(|&(g, _)| Some(g as i32)).collect();
+    let mut arrays: Vec<ArrayRef> = vec![Arc::new(groups)];
+    for (k, c) in cols.into_iter().enumerate() {
+        if k == 1 && !weighted {
+            continue;
+        }
+        if k == 1 {
+            fields.push(role_field("w", DataType::Float64, true, Role::Weight));
+        } else if k > 1 {
+            let name = if k == 2 { "a" } else { "b" };
+            fields.push(role_field(name, DataType::Float64, true, Role::Feature));
+        }
+        arrays.push(Arc::new(Float64Array::from(c)));
+    }
+    arrow_array::RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), arrays).unwrap()
+}
+
+/// The statistics path as Spark runs it: the batch's rows split at random into `parts` map tasks;
+/// in each, the rows of a group it has at least `min_rows` of are reduced to a statistics partial
+/// (accumulate_ipc), the others sent as rows; the reduce side buffers the rows (in a random
+/// order) and solves every group with the partials (in a random order): the results batch.
+fn solve_split(
+    alg: &str,
+    json: &str,
+    rb: &arrow_array::RecordBatch,
+    parts: usize,
+    seed: u64,
+    min_rows: u64,
+    max_rows: u64,
+) -> arrow_array::RecordBatch {
+    use arrow_select::take::take_record_batch;
+    let take = |rows: &[u32]| {
+        take_record_batch(rb, &arrow_array::UInt32Array::from(rows.to_vec())).unwrap()
+    };
+    let groups = rb.column(0).as_any().downcast_ref::<Int32Array>().unwrap();
+    let mut rng = Rng::new(seed);
+    let mut part_rows: Vec<Vec<u32>> = vec![Vec::new(); parts];
+    for r in 0..rb.num_rows() as u32 {
+        part_rows[rng.below(parts)].push(r);
+    }
+    let mut raw: Vec<u32> = Vec::new();
+    let mut partials: Vec<(i32, Vec<u8>)> = Vec::new();
+    for rows in &part_rows {
+        let mut count = std::collections::HashMap::new();
+        for &r in rows {
+            *count.entry(groups.value(r as usize)).or_insert(0u64) += 1;
+        }
+        let (big, small): (Vec<u32>, Vec<u32>) =
+            rows.iter().partition(|&&r| count[&groups.value(r as usize)] >= min_rows);
+        raw.extend(small);
+        if big.is_empty() {
+            continue;
+        }
+        let out = accumulate_ipc(alg, json, 2, Buffer::from(write_stream(&take(&big)).unwrap()));
+        let out = read_stream(Buffer::from(out.unwrap())).unwrap();
+        let g = out.column(0).as_any().downcast_ref::<Int32Array>().unwrap();
+        let s = out.column(1).as_any().downcast_ref::<BinaryArray>().unwrap();
+        partials.extend((0..out.num_rows()).map(|i| (g.value(i), s.value(i).to_vec())));
+    }
+    rng.shuffle(&mut raw);
+    rng.shuffle(&mut partials);
+    let mut buffer = crate::group_buffer::GroupBuffer::new(max_rows).unwrap();
+    if !raw.is_empty() {
+        buffer.append_ipc(Buffer::from(write_stream(&take(&raw)).unwrap())).unwrap();
+    }
+    let group: Int32Array = partials.iter().map(|(g, _)| Some(*g)).collect();
+    let stats: BinaryArray = partials.iter().map(|(_, b)| Some(b.as_slice())).collect();
+    let input =
+        record_batch(vec![("group", Arc::new(group) as ArrayRef), ("stats", Arc::new(stats))])
+            .unwrap();
+    let input = Buffer::from(write_stream(&input).unwrap());
+    let solved = buffer.solve_stats_ipc(alg, json, input, min_rows, 2).unwrap();
+    read_stream(Buffer::from(solved)).unwrap()
+}
+
+/// The row path's results batch (train_groups) for the same rows.
+fn row_path(
+    alg: &str,
+    json: &str,
+    rb: &arrow_array::RecordBatch,
+    max_rows: u64,
+) -> arrow_array::RecordBatch {
+    let out = crate::train::train_ipc(
+        &Trainer::new(alg, json).unwrap(),
+        TrainOptions { threads: 1, max_rows_per_group: max_rows },
+        Buffer::from(write_stream(rb).unwrap()),
+    )
+    .unwrap();
+    read_stream(Buffer::from(out)).unwrap()
+}
+
+fn models(rb: &arrow_array::RecordBatch) -> Vec<Option<Vec<u8>>> {
+    let m = rb.column_by_name("model").unwrap().as_any().downcast_ref::<BinaryArray>().unwrap();
+    m.iter().map(|b| b.map(<[u8]>::to_vec)).collect()
+}
+
+/// Groups of fewer than `minRows` rows (64 here) never have a partial and are fitted from their
+/// rows by the row path's own fit: their results row, model bytes included, is the row path's bit
+/// for bit, failures too. Larger groups are solved from the exact merge of partials and of their
+/// rows' statistics, however the split mixed the two: their bytes are those of the
+/// all-statistics run (`minRows` 1) for every split, and their coefficients the row path's to
+/// 1e-9.
+#[test]
+fn groups_under_min_rows_fit_as_the_row_path_and_larger_ones_from_exact_statistics() {
+    // Sizes around the threshold; group 2 has a NaN label (rows), group 6 a null feature
+    // (statistics), group 7 a negative weight.
+    let sizes = [1, 5, 30, 63, 64, 65, 200, 90, 700];
+    let bad = [(2, "y", 3, Some(f64::NAN)), (6, "b", 10, None), (7, "w", 0, Some(-1.0))];
+    for (alg, json) in [("linear", r#"{"regParam": 0.1}"#), ("linear", "{}"), ("glm", "{}")] {
+        for weighted in [false, true] {
+            let bad = if weighted { &bad[..] } else { &bad[..2] };
+            let rb = grouped_batch(41, &sizes, weighted, bad);
+            let rows = row_path(alg, json, &rb, u64::MAX);
+            let all_stats = solve_split(alg, json, &rb, 1, 1, 1, u64::MAX);
+            let row_models = models(&rows);
+            let stats_models = models(&all_stats);
+            for (parts, seed) in [(1, 2), (3, 3), (7, 4), (40, 5)] {
+                let hybrid = solve_split(alg, json, &rb, parts, seed, 64, u64::MAX);
+                let ctx = format!("{alg} {json} weighted {weighted} parts {parts}");
+                for name in ["group", "status", "error", "rows"] {
+                    let column =
+                        |rb: &arrow_array::RecordBatch| rb.column_by_name(name).unwrap().to_data();
+                    assert_eq!(column(&hybrid), column(&rows), "{ctx} {name}");
+                }
+                for (g, &n) in sizes.iter().enumerate() {
+                    let got = &models(&hybrid)[g];
+                    let want = if n < 64 { &row_models[g] } else { &stats_models[g] };
+                    assert_eq!(got, want, "{ctx}: group {g} of {n} rows");
+                }
+            }
+            // The statistics' models agree with the row path's within 1e-9.
+            for (g, (a, b)) in stats_models.iter().zip(&row_models).enumerate() {
+                let (Some(a), Some(b)) = (a, b) else { continue };
+                let (a, b) = (StoredModel::decode(a).unwrap(), StoredModel::decode(b).unwrap());
+                let coef = |m: &StoredModel| match alg {
+                    "linear" => m.get::<Linear>().unwrap().coefficients.to_vec(),
+                    _ => m.get::<Glm>().unwrap().coefficients.to_vec(),
+                };
+                for (u, v) in coef(&a).iter().zip(&coef(&b)) {
+                    assert!(rel(*u, *v) < 1e-9, "group {g}: {u} vs {v}");
+                }
+            }
+        }
+    }
+}
+
+/// `minRows` moves the threshold; a group over `maxRowsPerGroup` fails with the row path's
+/// message whether its rows crossed as rows, as partials or both.
+#[test]
+fn min_rows_moves_the_threshold_and_the_size_limit_holds_on_both_sides() {
+    let rb = grouped_batch(42, &[9, 10, 11], false, &[]);
+    let json = "{}";
+    let rows = row_path("linear", json, &rb, u64::MAX);
+    let all_stats = solve_split("linear", json, &rb, 1, 1, 1, u64::MAX);
+    let hybrid = solve_split("linear", json, &rb, 4, 6, 10, u64::MAX);
+    let (h, r, s) = (models(&hybrid), models(&rows), models(&all_stats));
+    assert_eq!(h[0], r[0]);
+    assert_eq!(h[1..], s[1..]);
+    assert_ne!(r[1], s[1], "the row path's rounding differs from the exact statistics' here");
+    for (min_rows, parts) in [(1, 1), (10, 1), (10, 5), (100, 2)] {
+        let out = solve_split("linear", json, &rb, parts, 7, min_rows, 10);
+        let errors = out.column_by_name("error").unwrap();
+        let errors = errors.as_any().downcast_ref::<arrow_array::StringArray>().unwrap();
+        assert!(errors.is_null(0) && errors.is_null(1), "min_rows {min_rows}");
+        assert_eq!(errors.value(2), "group has more than maxRowsPerGroup=10 rows");
+        let counts = out.column_by_name("rows").unwrap();
+        let counts = counts.as_any().downcast_ref::<arrow_array::Int64Array>().unwrap();
+        assert_eq!(counts.value(1), 10);
+    }
+}
+
+/// Corrupt partials, partials of other columns than the buffered rows, and group ids beyond the
+/// buffer's groups and the partials fail the call by name; the path refuses other algorithms.
+#[test]
+fn solving_a_buffer_refuses_bad_partials() {
+    let rb = grouped_batch(43, &[70, 5], false, &[]);
+    let ipc = |rb: &arrow_array::RecordBatch| Buffer::from(write_stream(rb).unwrap());
+    let partials = |g: i32, bytes: &[u8]| {
+        let group: Int32Array = vec![Some(g)].into_iter().collect();
+        let stats: BinaryArray = vec![Some(bytes)].into_iter().collect();
+        let b =
+            record_batch(vec![("group", Arc::new(group) as ArrayRef), ("stats", Arc::new(stats))]);
+        ipc(&b.unwrap())
+    };
+    let out =
+        read_stream(Buffer::from(accumulate_ipc("linear", "{}", 1, ipc(&rb)).unwrap())).unwrap();
+    let good = out.column(1).as_any().downcast_ref::<BinaryArray>().unwrap().value(0).to_vec();
+    let solve = |bytes: &[u8], g: i32, alg: &str| {
+        let mut buffer = crate::group_buffer::GroupBuffer::new(1000).unwrap();
+        buffer.append_ipc(ipc(&rb)).unwrap();
+        buffer.solve_stats_ipc(alg, "{}", partials(g, bytes), 64, 1)
+    };
+    assert!(solve(&good, 0, "linear").is_ok());
+    let mut flipped = good.clone();
+    flipped[40] ^= 4;
+    let e = solve(&flipped, 0, "linear").unwrap_err();
+    assert!(e.to_string().contains("invalid sufficient statistics"), "{e}");
+    let e = solve(&good, 5, "linear").unwrap_err();
+    assert!(e.to_string().contains("out-of-range"), "{e}");
+    let e = solve(&good, 0, "kmeans").unwrap_err();
+    assert!(matches!(e, Error::InvalidParam { .. }), "{e:?}");
+    // Statistics of other feature names than the buffered rows.
+    let other = grouped_batch(44, &[5], false, &[]);
+    let renamed = arrow_array::RecordBatch::try_new(
+        Arc::new(arrow_schema::Schema::new(
+            other
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| {
+                    let f = f.as_ref().clone();
+                    if f.name() == "a" {
+                        f.with_name("c")
+                    } else {
+                        f
+                    }
+                })
+                .collect::<Vec<_>>(),
+        )),
+        other.columns().to_vec(),
+    )
+    .unwrap();
+    let out = read_stream(Buffer::from(accumulate_ipc("linear", "{}", 1, ipc(&renamed)).unwrap()));
+    let foreign =
+        out.unwrap().column(1).as_any().downcast_ref::<BinaryArray>().unwrap().value(0).to_vec();
+    let e = solve(&foreign, 0, "linear").unwrap_err();
+    assert!(matches!(e, Error::Schema { .. }), "{e:?}");
+}
