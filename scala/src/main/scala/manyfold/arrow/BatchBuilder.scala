@@ -1,7 +1,5 @@
 package manyfold.arrow
 
-import java.nio.channels.WritableByteChannel
-
 import scala.collection.JavaConverters._
 
 import org.apache.arrow.memory.BufferAllocator
@@ -12,7 +10,6 @@ import org.apache.arrow.vector.{
   IntVector,
   VectorSchemaRoot
 }
-import org.apache.arrow.vector.ipc.ArrowStreamWriter
 import org.apache.arrow.vector.types.FloatingPointPrecision
 import org.apache.arrow.vector.types.pojo.{ArrowType, FieldType}
 import org.apache.spark.unsafe.Platform
@@ -215,20 +212,7 @@ final class BatchBuilder private (
     // The root borrows the vectors: closing it would free them, so it is not closed.
     val root = new VectorSchemaRoot(fields.asJava)
     root.setRowCount(rows)
-    def writeTo(channel: WritableByteChannel): Unit = {
-      val writer = new ArrowStreamWriter(root, null, channel)
-      try {
-        writer.start()
-        writer.writeBatch()
-        writer.end()
-      } finally writer.close()
-    }
-    val counter = new IpcBuffer.Counter
-    writeTo(counter)
-    val out = new IpcBuffer(allocator.buffer(math.max(counter.size, 1L)), counter.size)
-    try writeTo(out.channel)
-    catch { case e: Throwable => out.close(); throw e }
-    out
+    IpcBuffer.write(root, allocator)
   }
 
   /** [[writeIpc]] copied onto the heap (for tests and small batches). */

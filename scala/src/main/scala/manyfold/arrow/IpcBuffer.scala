@@ -3,7 +3,9 @@ package manyfold.arrow
 import java.nio.ByteBuffer
 import java.nio.channels.WritableByteChannel
 
-import org.apache.arrow.memory.ArrowBuf
+import org.apache.arrow.memory.{ArrowBuf, BufferAllocator}
+import org.apache.arrow.vector.VectorSchemaRoot
+import org.apache.arrow.vector.ipc.ArrowStreamWriter
 
 /**
  * An Arrow IPC stream in off-heap memory owned by an Arrow allocator, handed to native code as a
@@ -44,6 +46,27 @@ final class IpcBuffer private[arrow] (buf: ArrowBuf, val size: Long) extends Aut
 }
 
 object IpcBuffer {
+
+  /**
+   * `root`'s rows as one Arrow IPC stream with one record batch, in off-heap memory of `allocator`
+   * of exactly its size (a counting pass first, then one copy). The caller closes it.
+   */
+  def write(root: VectorSchemaRoot, allocator: BufferAllocator): IpcBuffer = {
+    def writeTo(channel: WritableByteChannel): Unit = {
+      val writer = new ArrowStreamWriter(root, null, channel)
+      try {
+        writer.start()
+        writer.writeBatch()
+        writer.end()
+      } finally writer.close()
+    }
+    val counter = new Counter
+    writeTo(counter)
+    val out = new IpcBuffer(allocator.buffer(math.max(counter.size, 1L)), counter.size)
+    try writeTo(out.channel)
+    catch { case e: Throwable => out.close(); throw e }
+    out
+  }
 
   /** A channel that only counts: the first pass of writing a stream of exactly known size. */
   private[arrow] final class Counter extends WritableByteChannel {

@@ -68,21 +68,26 @@ final class NativeApi private () {
       batch: java.nio.ByteBuffer
   ): Array[Byte]
 
-  /** Merges each group's statistics and fits it: the results batch of `trainGroups`. */
-  @native def solveStats(
-      algorithm: String,
-      paramsJson: String,
-      threads: Int,
-      maxRowsPerGroup: Long,
-      batch: java.nio.ByteBuffer
-  ): Array[Byte]
-
   /** Whether the statistics fit this algorithm and params exactly as `trainGroups` does. */
   @native def statsApplies(algorithm: String, paramsJson: String): Boolean
 
   // Grouped training without a sort: a task's rows by group in a native group buffer
   // (docs/native-interface.md, "Group buffer").
   @native def openGroupBuffer(maxRowsPerGroup: Long): Long
+
+  /**
+   * Fits every group of a buffer by the statistics path from its rows and the statistics partials
+   * of its other rows (`group` Int32 by buffer group id, `stats` Binary): the results batch of
+   * `trainGroups`; a group of fewer than `minRows` rows (0: the default) is fitted from its rows.
+   */
+  @native def solveGroupBuffer(
+      handle: Long,
+      algorithm: String,
+      paramsJson: String,
+      threads: Int,
+      minRows: Long,
+      partials: java.nio.ByteBuffer
+  ): Array[Byte]
   @native def appendGroupRows(handle: Long, batch: java.nio.ByteBuffer): Unit
   @native def trainGroupBuffer(
       handle: Long,

@@ -90,15 +90,16 @@ object NativeCalls {
     NativeApi.get.accumulateStats(algorithm, paramsJson, threads, batch)
   }
 
-  private[manyfold] def solveStats(
+  private[manyfold] def solveGroupBuffer(
+      handle: Long,
       algorithm: String,
       paramsJson: String,
       threads: Int,
-      maxRowsPerGroup: Long,
-      batch: ByteBuffer
+      minRows: Long,
+      partials: ByteBuffer
   ): Array[Byte] = {
     solveStatsCount.incrementAndGet()
-    NativeApi.get.solveStats(algorithm, paramsJson, threads, maxRowsPerGroup, batch)
+    NativeApi.get.solveGroupBuffer(handle, algorithm, paramsJson, threads, minRows, partials)
   }
 
   // Grouped training without a sort (docs/native-interface.md, "Group buffer"). Training or

@@ -120,7 +120,8 @@ private[manyfold] object GroupedTraining {
     if (StatsTraining.enabled(df, estimator, extras)) {
       val plan = plan0.copy(keyTypes = keyFields.map(_.dataType), maxRowsPerGroup = maxRowsPerGroup)
       val parts = if (numPartitions > 0) numPartitions else autoPartitions(selected)
-      return StatsTraining.train(selected, plan, parts)
+      val minRows = StatsTraining.minRows(df, plan.layout.size)
+      return StatsTraining.train(selected, keyFields, plan, parts, minRows)
     }
     val shuffled =
       if (keys.isEmpty) selected.repartition(1)
@@ -267,7 +268,11 @@ private[manyfold] object GroupedTraining {
    * A group over `plan.maxRowsPerGroup` rows fails: its first row over the limit is still sent (the
    * buffer then frees the group's rows and keeps none of it), later ones are only counted.
    */
-  def trainPartition(plan: Plan, rows: Iterator[InternalRow]): Iterator[Trained] = {
+  def trainPartition(
+      plan: Plan,
+      rows: Iterator[InternalRow],
+      statsMinRows: Long = 0
+  ): Iterator[Trained] = {
     if (!rows.hasNext) return Iterator.empty
     val k = plan.keyTypes.length
     val keyOf = Schemas.projection(plan.keyTypes)
@@ -286,6 +291,8 @@ private[manyfold] object GroupedTraining {
 
     val ids = new GroupIds
     var counts = new Array[Long](64) // group id -> rows seen
+    // The statistics path: rows whose last column holds a statistics partial (group id, bytes).
+    val partials = new StatsTraining.Partials
 
     def append(): Unit = if (batch.numRows > 0) {
       val ipc = batch.writeIpc()
@@ -298,14 +305,30 @@ private[manyfold] object GroupedTraining {
       rows.foreach { row =>
         val id = ids(keyOf(row))
         if (id == counts.length) counts = java.util.Arrays.copyOf(counts, 2 * id)
-        counts(id) += 1
-        if (counts(id) - 1 <= plan.maxRowsPerGroup) {
-          writeRow(plan, row, k, batch, batch.addRow(id))
-          if (batch.numRows >= plan.batchRows) append()
+        if (statsMinRows > 0 && !row.isNullAt(row.numFields - 1)) {
+          partials.add(id, row.getBinary(row.numFields - 1))
+        } else {
+          counts(id) += 1
+          if (counts(id) - 1 <= plan.maxRowsPerGroup) {
+            writeRow(plan, row, k, batch, batch.addRow(id))
+            if (batch.numRows >= plan.batchRows) append()
+          }
         }
       }
       append()
       val results = plan.search match {
+        case _ if statsMinRows > 0 =>
+          val input = partials.writeIpc()
+          try
+            NativeCalls.solveGroupBuffer(
+              handle,
+              plan.algorithm,
+              plan.paramsJson,
+              threads,
+              statsMinRows,
+              input.byteBuffer
+            )
+          finally input.close()
         case Some(search) =>
           NativeCalls.searchGroupBuffer(handle, search.searchJson, search.foldsJson, threads)
         case None =>
@@ -315,8 +338,11 @@ private[manyfold] object GroupedTraining {
       ArrowBatches
         .readResults(results, plan.metricColumns)
         .map { r =>
-          val n = counts(r.group)
-          if (n > plan.maxRowsPerGroup) {
+          // The buffer received maxRowsPerGroup + 1 rows of a group over the limit; the native
+          // count adds those of its statistics partials.
+          val n =
+            counts(r.group) + (if (statsMinRows > 0) r.rows - (plan.maxRowsPerGroup + 1) else 0)
+          if (counts(r.group) > plan.maxRowsPerGroup) {
             val reason = s"group has more than maxRowsPerGroup=${plan.maxRowsPerGroup} rows"
             Trained(
               ids.key(r.group),

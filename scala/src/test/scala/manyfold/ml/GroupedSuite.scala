@@ -178,7 +178,8 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
       .toDF("k", "a", "b", "y")
 
   test("many groups share one native call per batch, not one per group") {
-    // Linear regression trains from sufficient statistics: one solveStats call per partition.
+    // Linear regression trains through the sufficient statistics path: one solveGroupBuffer call
+    // per partition.
     def callsSoFar = NativeCalls.trainGroupsCalls + NativeCalls.solveStatsCalls
     val before = callsSoFar
     val model = Grouped(new LinearRegression().setInputCols("a", "b").setLabelCol("y"))

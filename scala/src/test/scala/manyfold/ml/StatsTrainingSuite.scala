@@ -53,19 +53,29 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
       Grouped(est.setLabelCol("y")).setGroupCols("g")
     }
 
+  /**
+   * The models table with the statistics path `mode` (`auto` or `off`) and its `minRows` (default
+   * 1: every group from statistics; "" for the library's default).
+   */
   private def fitTable(
       df: DataFrame,
       reg: Double,
       weighted: Boolean,
       mode: String,
-      glm: Boolean = false
+      glm: Boolean = false,
+      minRows: String = "1"
   ): Array[Row] = {
-    val before = spark.conf.getOption(StatsTraining.ConfKey)
-    spark.conf.set(StatsTraining.ConfKey, mode)
+    val confs = Seq(StatsTraining.ConfKey -> mode, StatsTraining.MinRowsKey -> minRows)
+    val before = confs.map { case (k, _) => k -> spark.conf.getOption(k) }
+    confs.foreach { case (k, v) => if (v.isEmpty) spark.conf.unset(k) else spark.conf.set(k, v) }
     try estimator(reg, weighted, glm).fit(df).models.orderBy("g").collect()
-    finally
-      before.fold(spark.conf.unset(StatsTraining.ConfKey))(spark.conf.set(StatsTraining.ConfKey, _))
+    finally before.foreach { case (k, v) => v.fold(spark.conf.unset(k))(spark.conf.set(k, _)) }
   }
+
+  private def modelBytes(table: Array[Row]): Seq[(String, Seq[Byte])] =
+    table
+      .map(r => r.getString(0) -> Option(r.getAs[Array[Byte]]("model")).map(_.toSeq).getOrElse(Nil))
+      .toSeq
 
   /** Coefficients, intercept, iterations and convergence of a model's bytes. */
   private def coefficients(bytes: Array[Byte], glm: Boolean): Array[Double] =
@@ -140,22 +150,41 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
   test("model bytes are bit-identical across partitionings and row orders") {
     val df = frame().cache()
     def bytes(d: DataFrame): Seq[(String, Seq[Byte])] =
-      fitTable(d, 0.1, weighted = true, "auto")
-        .map(r =>
-          r.getString(0) -> Option(r.getAs[Array[Byte]]("model")).map(_.toSeq).getOrElse(Nil)
-        )
-        .toSeq
+      modelBytes(fitTable(d, 0.1, weighted = true, "auto"))
     val one = bytes(df.repartition(1))
     assert(one == bytes(df.repartition(7)))
     assert(one == bytes(df.orderBy(rand(5)).repartition(3)))
-    def glmBytes(d: DataFrame): Seq[Seq[Byte]] =
-      fitTable(d, 0.0, weighted = true, "auto", glm = true)
-        .map(r => Option(r.getAs[Array[Byte]]("model")).map(_.toSeq).getOrElse(Nil))
-        .toSeq
+    def glmBytes(d: DataFrame): Seq[(String, Seq[Byte])] =
+      modelBytes(fitTable(d, 0.0, weighted = true, "auto", glm = true))
     val glmOne = glmBytes(df.repartition(1))
-    assert(glmOne.count(_.nonEmpty) == 29)
+    assert(glmOne.count(_._2.nonEmpty) == 29)
     assert(glmOne == glmBytes(df.repartition(5)))
     assert(glmOne == glmBytes(df.orderBy(rand(9)).repartition(2)))
+    df.unpersist()
+  }
+
+  test("by default the path is on, and groups under minRows are fitted as the row path") {
+    assert(spark.conf.getOption(StatsTraining.ConfKey).isEmpty)
+    assert(
+      StatsTraining.enabled(frame(), estimator(0.0, false).estimator, GroupedTraining.Extras())
+    )
+    val df = frame().cache()
+    val rows = modelBytes(fitTable(df, 0.1, weighted = true, "off"))
+    val stats = modelBytes(fitTable(df, 0.1, weighted = true, "auto"))
+    // 40 rows a group, under the default minRows at 3 features (90): every group is fitted from
+    // its rows, bit for bit as the row path, though the statistics path ran.
+    val callsBefore = NativeCalls.solveStatsCalls
+    assert(modelBytes(fitTable(df, 0.1, weighted = true, "auto", minRows = "")) == rows)
+    assert(NativeCalls.solveStatsCalls > callsBefore, "the statistics path was not taken")
+    assert(StatsTraining.defaultMinRows(3) == 90)
+    assert(stats.zip(rows).exists { case (a, b) => a != b }, "statistics round as the row path")
+    // minRows 30: the 40-row groups are solved from statistics, the 2-row one from its rows, and
+    // the bytes do not depend on whether a map task held 30 rows of a group.
+    def hybrid(d: DataFrame) = modelBytes(fitTable(d, 0.1, weighted = true, "auto", minRows = "30"))
+    val mixed = hybrid(df.repartition(1))
+    assert(mixed == stats.filter(_._1 != "tiny") ++ rows.filter(_._1 == "tiny"))
+    assert(mixed == hybrid(df.repartition(6)))
+    assert(mixed == hybrid(df.orderBy(rand(3)).repartition(2)))
     df.unpersist()
   }
 
@@ -178,5 +207,12 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
         intercept[IllegalArgumentException](fitTable(frame(), 0.0, weighted = false, "sometimes"))
       assert(e.getMessage.contains(StatsTraining.ConfKey))
     } finally spark.conf.unset(StatsTraining.ConfKey)
+    for (bad <- Seq("-1", "many", "1.5")) {
+      val e = intercept[IllegalArgumentException](
+        fitTable(frame(), 0.0, weighted = false, "auto", minRows = bad)
+      )
+      assert(e.getMessage.contains(s"${StatsTraining.MinRowsKey} must be an integer >= 0"), bad)
+      assert(e.getMessage.contains(s"'$bad'"))
+    }
   }
 }
