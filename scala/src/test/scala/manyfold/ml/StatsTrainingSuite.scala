@@ -1,7 +1,8 @@
 package manyfold.ml
 
 import manyfold.SharedSpark
-import manyfold.jni.NativeCalls
+import manyfold.arrow.ArrowBatches
+import manyfold.jni.{NativeApi, NativeCalls}
 import manyfold.ml.regression.{
   GeneralizedLinearRegression,
   GeneralizedLinearRegressionModel,
@@ -186,6 +187,31 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     assert(mixed == hybrid(df.repartition(6)))
     assert(mixed == hybrid(df.orderBy(rand(3)).repartition(2)))
     df.unpersist()
+  }
+
+  test("solveGroupBuffer refuses a minRows under 1 and corrupt partials by name") {
+    val api = NativeApi.get
+    def withBuffer(body: Long => Unit): Unit = {
+      val handle = api.openGroupBuffer(100)
+      try body(handle)
+      finally api.closeGroupBuffer(handle)
+    }
+    def solve(handle: Long, minRows: Long, partials: StatsTraining.Partials): Array[Byte] = {
+      val ipc = partials.writeIpc()
+      try api.solveGroupBuffer(handle, "linear", "{}", 1, minRows, ipc.byteBuffer)
+      finally ipc.close()
+    }
+    withBuffer { h =>
+      val e = intercept[IllegalArgumentException](solve(h, 0, new StatsTraining.Partials))
+      assert(e.getMessage.contains("minRows") && e.getMessage.contains("got 0"))
+    }
+    withBuffer { h =>
+      val corrupt = new StatsTraining.Partials
+      corrupt.add(0, "MNFS not statistics".getBytes("UTF-8"))
+      val e = intercept[Exception](solve(h, 10, corrupt))
+      assert(e.getMessage.contains("invalid sufficient statistics"), e.getMessage)
+    }
+    assert(ArrowBatches.allocator.getAllocatedMemory == 0)
   }
 
   test(
