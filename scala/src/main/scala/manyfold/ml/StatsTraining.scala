@@ -131,13 +131,14 @@ private[manyfold] object StatsTraining {
    * partial's, `width` in all): a group's rows are kept until the task has seen `minRows` of them,
    * then they and its later rows go into a training batch, reduced to one statistics partial per
    * group and batch of [[StatsBatchRows]] rows (a row of the key columns, nulls, and the partial's
-   * bytes); kept rows are passed on as they are when the input ends or [[KeptRows]] are kept.
+   * bytes); kept rows are passed on as they are when the input ends or `keptLimit` are kept.
    */
   def accumulate(
       plan: GroupedTraining.Plan,
       minRows: Long,
       width: Int,
-      rows: Iterator[InternalRow]
+      rows: Iterator[InternalRow],
+      keptLimit: Int = KeptRows
   ): Iterator[InternalRow] = {
     if (!rows.hasNext) return Iterator.empty
     val k = plan.keyTypes.length
@@ -212,7 +213,7 @@ private[manyfold] object StatsTraining {
 
       override def hasNext: Boolean = {
         while (!pending.hasNext && !done) {
-          while (rows.hasNext && keptRows < KeptRows) add(rows.next())
+          while (rows.hasNext && keptRows < keptLimit) add(rows.next())
           if (!rows.hasNext) {
             flush()
             close()

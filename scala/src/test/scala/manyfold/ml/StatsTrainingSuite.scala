@@ -1,7 +1,7 @@
 package manyfold.ml
 
 import manyfold.SharedSpark
-import manyfold.arrow.ArrowBatches
+import manyfold.arrow.{ArrowBatches, FeatureLayout}
 import manyfold.jni.{NativeApi, NativeCalls}
 import manyfold.ml.regression.{
   GeneralizedLinearRegression,
@@ -10,7 +10,10 @@ import manyfold.ml.regression.{
 }
 import org.apache.spark.ml.param.ParamMap
 import org.apache.spark.sql.{DataFrame, Row}
+import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.functions.rand
+import org.apache.spark.sql.types.StringType
+import org.apache.spark.unsafe.types.UTF8String
 import org.scalatest.funsuite.AnyFunSuite
 
 /**
@@ -187,6 +190,49 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     assert(mixed == hybrid(df.repartition(6)))
     assert(mixed == hybrid(df.orderBy(rand(3)).repartition(2)))
     df.unpersist()
+  }
+
+  test("a map task passes kept rows on early past its limit; the groups fit the same") {
+    val plan = GroupedTraining.Plan(
+      "linear",
+      new LinearRegression().paramsJson,
+      label = Some("y"),
+      weight = None,
+      FeatureLayout.columns(Seq("x")),
+      Seq(StringType),
+      Seq("rmse", "r2"),
+      maxRowsPerGroup = 1000,
+      batchRows = 64
+    )
+    // Groups of 3, 12 and 40 rows, interleaved; minRows 10.
+    val sizes = Seq(3, 12, 40)
+    val rows = (0 until 40).flatMap { i =>
+      sizes.zipWithIndex.collect {
+        case (n, g) if i < n =>
+          InternalRow(UTF8String.fromString(s"g$g"), 2.0 * i + g + 0.01 * (i * i % 7), i.toDouble)
+      }
+    }
+    def fit(keptLimit: Int): (Int, Int, Map[String, Seq[Byte]]) = {
+      val out = StatsTraining.accumulate(plan, 10, 4, rows.iterator, keptLimit).toList
+      val partials = out.count(r => !r.isNullAt(3))
+      val trained = GroupedTraining.trainPartition(plan, out.iterator, statsMinRows = 10).toSeq
+      assert(trained.forall(_.result.status == "ok"))
+      assert(trained.map(_.result.rows).sorted == sizes.map(_.toLong))
+      (
+        out.length - partials,
+        partials,
+        trained.map(t => t.key.getString(0) -> t.result.model.toSeq).toMap
+      )
+    }
+    // No limit reached: the 3-row group's rows cross as rows, the others as one partial each.
+    val (rowsWhole, partialsWhole, whole) = fit(StatsTraining.KeptRows)
+    assert((rowsWhole, partialsWhole) == (3, 2))
+    // A limit of 4 kept rows: rows pass on before groups reach minRows, so more cross as rows;
+    // the models are the same bytes.
+    val (rowsEarly, partialsEarly, early) = fit(4)
+    assert(rowsEarly > 3 && partialsEarly >= 1)
+    assert(early == whole)
+    assert(ArrowBatches.allocator.getAllocatedMemory == 0)
   }
 
   test("solveGroupBuffer refuses a minRows under 1 and corrupt partials by name") {
