@@ -11,7 +11,8 @@ import org.apache.spark.sql.DataFrame
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.{GenericInternalRow, JoinedRow, UnsafeRow}
 import org.apache.spark.sql.manyfold.SparkShim
-import org.apache.spark.sql.types.{BinaryType, StructField, StructType}
+import org.apache.spark.sql.types.{BinaryType, DataType, StructField, StructType}
+import org.apache.spark.unsafe.Platform
 
 /**
  * Linear models from sufficient statistics (docs/native-interface.md, "Sufficient statistics"):
@@ -99,11 +100,11 @@ private[manyfold] object StatsTraining {
       minRows: Long
   ): RDD[GroupedTraining.Trained] = {
     val k = keyFields.length
-    val width = selected.schema.length + 1
+    val types = selected.schema.map(_.dataType)
     val mapped = SparkShim
       .queryExecution(selected)
       .toRdd
-      .mapPartitions(rows => accumulate(plan, minRows, width, rows))
+      .mapPartitions(rows => accumulate(plan, minRows, types, rows))
     // Partials have nulls in the value columns: every column but the keys is nullable.
     val schema = StructType(selected.schema.fields.zipWithIndex.map { case (f, i) =>
       if (i < k) f else f.copy(nullable = true)
@@ -124,37 +125,36 @@ private[manyfold] object StatsTraining {
    * Rows a map task keeps for groups under `minRows` before it passes them on: bounds its memory
    * when a partition holds many small groups.
    */
-  val KeptRows: Int = 1 << 18
+  val KeptRowsLimit: Int = 1 << 18
 
   /**
-   * One partition's rows (the selected columns) to the rows to shuffle (those columns and the
-   * partial's, `width` in all): a group's rows are kept until the task has seen `minRows` of them,
+   * One partition's rows (the selected columns, of `inputTypes`) to the rows to shuffle (those
+   * columns and the partial's): a group's rows are kept until the task has seen `minRows` of them,
    * then they and its later rows go into a training batch, reduced to one statistics partial per
    * group and batch of [[StatsBatchRows]] rows (a row of the key columns, nulls, and the partial's
-   * bytes); kept rows are passed on as they are when the input ends or `keptLimit` are kept.
+   * bytes); kept rows are passed on as they are when the input ends or `keptLimit` rows were kept.
    */
   def accumulate(
       plan: GroupedTraining.Plan,
       minRows: Long,
-      width: Int,
+      inputTypes: Seq[DataType],
       rows: Iterator[InternalRow],
-      keptLimit: Int = KeptRows
+      keptLimit: Int = KeptRowsLimit
   ): Iterator[InternalRow] = {
     if (!rows.hasNext) return Iterator.empty
     val k = plan.keyTypes.length
+    val width = inputTypes.length + 1
     val keyOf = Schemas.projection(plan.keyTypes)
+    val toUnsafe = Schemas.projection(inputTypes)
     val batch = plan.newBatch()
     var closed = false
     def close(): Unit = if (!closed) { closed = true; batch.close() }
     Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
     val ids = new GroupedTraining.GroupIds
     var counts = new Array[Long](64) // task group id -> rows seen
-    // Rows kept per task group id while it is under minRows; null once it reached it.
-    val kept = ArrayBuffer.empty[ArrayBuffer[InternalRow]]
-    var keptRows = 0
+    val kept = new KeptRows(inputTypes.length)
     val batchIds = new GroupedTraining.GroupIds // per training batch, as accumulateStats numbers
-    val out = ArrayBuffer.empty[InternalRow]
-    val noPartial = new GenericInternalRow(1)
+    val partials = ArrayBuffer.empty[InternalRow]
 
     def flush(): Unit = if (batch.numRows > 0) {
       val ipc = batch.writeIpc()
@@ -168,7 +168,7 @@ private[manyfold] object StatsTraining {
         var i = 0
         while (i < k) { values(i) = key.get(i, plan.keyTypes(i)); i += 1 }
         values(width - 1) = stats
-        out += new GenericInternalRow(values)
+        partials += new GenericInternalRow(values)
       }
       batchIds.clear()
     }
@@ -182,50 +182,136 @@ private[manyfold] object StatsTraining {
       val key = keyOf(row)
       val id = ids(key)
       if (id == counts.length) counts = java.util.Arrays.copyOf(counts, 2 * id)
-      if (id == kept.length) kept += ArrayBuffer.empty[InternalRow]
       counts(id) += 1
       if (counts(id) < minRows) {
-        kept(id) += row.copy()
-        keptRows += 1
+        kept.add(
+          id,
+          row match {
+            case u: UnsafeRow => u
+            case other => toUnsafe(other)
+          }
+        )
       } else {
-        if (counts(id) == minRows) {
-          keptRows -= kept(id).length
-          kept(id).foreach(r => toBatch(key, r))
-          kept(id) = null
-        }
+        if (counts(id) == minRows) kept.take(id)(r => toBatch(key, r))
         toBatch(key, row)
       }
     }
 
-    /** The kept rows and the partials so far, forgotten here. */
-    def drain(): Iterator[InternalRow] = {
-      val rows = kept.filter(_ != null).flatMap(_.iterator).map(new JoinedRow(_, noPartial))
-      kept.indices.foreach(g => if (kept(g) != null) kept(g) = ArrayBuffer.empty[InternalRow])
-      keptRows = 0
-      val partials = out.toList
-      out.clear()
-      rows.iterator ++ partials.iterator
-    }
-
+    val noPartial = new GenericInternalRow(1)
+    val joined = new JoinedRow
     new Iterator[InternalRow] {
       private var pending: Iterator[InternalRow] = Iterator.empty
       private var done = false
 
       override def hasNext: Boolean = {
         while (!pending.hasNext && !done) {
-          while (rows.hasNext && keptRows < keptLimit) add(rows.next())
+          // The rows last passed on were consumed (each is projected as it is read).
+          kept.clear()
+          while (rows.hasNext && kept.size < keptLimit) add(rows.next())
           if (!rows.hasNext) {
             flush()
             close()
             done = true
           }
-          pending = drain()
+          val stats = partials.toList
+          partials.clear()
+          pending = kept.iterator.map(r => joined(r, noPartial): InternalRow) ++ stats.iterator
         }
         pending.hasNext
       }
 
       override def next(): InternalRow =
         if (hasNext) pending.next() else throw new NoSuchElementException("no more rows")
+    }
+  }
+
+  /**
+   * Rows kept per group id, their bytes in a few large shared arrays: no object per row for the
+   * garbage collector to trace, however long they are kept. Rows are read through one reused
+   * [[UnsafeRow]], valid until the next read.
+   */
+  private[ml] final class KeptRows(numFields: Int, chunkBytes: Int = 4 << 20) {
+    private val chunks = ArrayBuffer.empty[Array[Byte]]
+    private var chunk = -1 // the chunk being filled
+    private var used = chunkBytes // bytes used of it
+    // Per row added since the last clear: its chunk, offset, size, and the next row of its group.
+    private var rowChunk = new Array[Int](1024)
+    private var rowAt = new Array[Int](1024)
+    private var rowSize = new Array[Int](1024)
+    private var next = new Array[Int](1024)
+    private var n = 0
+    // Per group id: its first and last kept row, -1 when none.
+    private var head = Array.fill(64)(-1)
+    private var tail = Array.fill(64)(-1)
+    private var groups = 0 // group ids seen + 1
+    private val view = new UnsafeRow(numFields)
+
+    /** Rows added since the last [[clear]], taken ones included. */
+    def size: Int = n
+
+    def add(group: Int, row: UnsafeRow): Unit = {
+      val bytes = row.getSizeInBytes
+      if (chunk < 0 || used + bytes > chunks(chunk).length) {
+        chunk += 1
+        if (chunk == chunks.length || chunks(chunk).length < bytes) {
+          val fresh = new Array[Byte](math.max(chunkBytes, bytes))
+          if (chunk == chunks.length) chunks += fresh else chunks(chunk) = fresh
+        }
+        used = 0
+      }
+      row.writeToMemory(chunks(chunk), Platform.BYTE_ARRAY_OFFSET + used)
+      if (n == rowChunk.length) {
+        val grown = 2 * n
+        rowChunk = java.util.Arrays.copyOf(rowChunk, grown)
+        rowAt = java.util.Arrays.copyOf(rowAt, grown)
+        rowSize = java.util.Arrays.copyOf(rowSize, grown)
+        next = java.util.Arrays.copyOf(next, grown)
+      }
+      rowChunk(n) = chunk
+      rowAt(n) = used
+      rowSize(n) = bytes
+      next(n) = -1
+      used += bytes
+      if (group >= head.length) {
+        val grown = math.max(2 * head.length, group + 1)
+        val (h, t) = (Array.fill(grown)(-1), Array.fill(grown)(-1))
+        System.arraycopy(head, 0, h, 0, head.length)
+        System.arraycopy(tail, 0, t, 0, tail.length)
+        head = h
+        tail = t
+      }
+      if (head(group) < 0) head(group) = n else next(tail(group)) = n
+      tail(group) = n
+      groups = math.max(groups, group + 1)
+      n += 1
+    }
+
+    private def point(row: Int): UnsafeRow = {
+      view.pointTo(chunks(rowChunk(row)), Platform.BYTE_ARRAY_OFFSET + rowAt(row), rowSize(row))
+      view
+    }
+
+    /** Hands `group`'s kept rows to `f`, in the order they came, and forgets them. */
+    def take(group: Int)(f: UnsafeRow => Unit): Unit = if (group < head.length) {
+      var r = head(group)
+      while (r >= 0) { f(point(r)); r = next(r) }
+      head(group) = -1
+      tail(group) = -1
+    }
+
+    /** Every kept row, group by group. */
+    def iterator: Iterator[UnsafeRow] =
+      (0 until groups).iterator.flatMap { g =>
+        Iterator.iterate(head(g))(next(_)).takeWhile(_ >= 0).map(point)
+      }
+
+    /** Forgets every row; the chunks are reused. */
+    def clear(): Unit = {
+      var g = 0
+      while (g < groups) { head(g) = -1; tail(g) = -1; g += 1 }
+      n = 0
+      chunk = -1
+      used = chunkBytes
     }
   }
 

@@ -11,8 +11,9 @@ import manyfold.ml.regression.{
 import org.apache.spark.ml.param.ParamMap
 import org.apache.spark.sql.{DataFrame, Row}
 import org.apache.spark.sql.catalyst.InternalRow
+import org.apache.spark.sql.catalyst.expressions.UnsafeRow
 import org.apache.spark.sql.functions.rand
-import org.apache.spark.sql.types.StringType
+import org.apache.spark.sql.types.{DoubleType, StringType}
 import org.apache.spark.unsafe.types.UTF8String
 import org.scalatest.funsuite.AnyFunSuite
 
@@ -213,7 +214,10 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
       }
     }
     def fit(keptLimit: Int): (Int, Int, Map[String, Seq[Byte]]) = {
-      val out = StatsTraining.accumulate(plan, 10, 4, rows.iterator, keptLimit).toList
+      val types = Seq(StringType, DoubleType, DoubleType)
+      // Each row is projected as it is read (as Spark's exchange does): copies to keep them.
+      val out =
+        StatsTraining.accumulate(plan, 10, types, rows.iterator, keptLimit).map(_.copy()).toList
       val partials = out.count(r => !r.isNullAt(3))
       val trained = GroupedTraining.trainPartition(plan, out.iterator, statsMinRows = 10).toSeq
       assert(trained.forall(_.result.status == "ok"))
@@ -225,7 +229,7 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
       )
     }
     // No limit reached: the 3-row group's rows cross as rows, the others as one partial each.
-    val (rowsWhole, partialsWhole, whole) = fit(StatsTraining.KeptRows)
+    val (rowsWhole, partialsWhole, whole) = fit(StatsTraining.KeptRowsLimit)
     assert((rowsWhole, partialsWhole) == (3, 2))
     // A limit of 4 kept rows: rows pass on before groups reach minRows, so more cross as rows;
     // the models are the same bytes.
@@ -233,6 +237,27 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     assert(rowsEarly > 3 && partialsEarly >= 1)
     assert(early == whole)
     assert(ArrowBatches.allocator.getAllocatedMemory == 0)
+  }
+
+  test("kept rows come back by group, in order, across chunks, after take and clear") {
+    val project = Schemas.projection(Seq(StringType, DoubleType))
+    def row(g: Int, i: Int) = project(InternalRow(UTF8String.fromString("x" * (i % 9)), i + 0.5))
+    // 48-byte chunks: rows of 24 or 32 bytes, one per chunk, so every row starts a chunk.
+    val kept = new StatsTraining.KeptRows(2, chunkBytes = 48)
+    def contents(it: Iterator[UnsafeRow]) =
+      it.map(r => (r.getUTF8String(0).toString, r.getDouble(1))).toList
+    for (round <- 0 until 2) {
+      val added = (0 until 30).map(i => (i % 4, row(i % 4, i + round)))
+      added.foreach { case (g, r) => kept.add(g, r) }
+      assert(kept.size == 30)
+      val taken = scala.collection.mutable.ArrayBuffer.empty[(String, Double)]
+      kept.take(2)(r => taken += ((r.getUTF8String(0).toString, r.getDouble(1))))
+      val byGroup = added.groupBy(_._1).map { case (g, rs) => g -> contents(rs.map(_._2).iterator) }
+      assert(taken.toList == byGroup(2))
+      assert(contents(kept.iterator) == Seq(0, 1, 3).flatMap(byGroup))
+      kept.clear()
+      assert(kept.size == 0 && kept.iterator.isEmpty)
+    }
   }
 
   test("solveGroupBuffer refuses a minRows under 1 and corrupt partials by name") {
