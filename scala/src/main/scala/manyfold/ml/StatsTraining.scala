@@ -8,10 +8,11 @@ import org.apache.arrow.vector.{IntVector, VarBinaryVector, VectorSchemaRoot}
 import org.apache.spark.TaskContext
 import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.DataFrame
+import org.apache.spark.sql.functions.lit
 import org.apache.spark.sql.catalyst.InternalRow
-import org.apache.spark.sql.catalyst.expressions.{GenericInternalRow, JoinedRow, UnsafeRow}
-import org.apache.spark.sql.manyfold.SparkShim
-import org.apache.spark.sql.types.{BinaryType, DataType, StructField, StructType}
+import org.apache.spark.sql.catalyst.expressions.{GenericInternalRow, UnsafeRow}
+import org.apache.spark.sql.manyfold.{RowShuffle, SparkShim}
+import org.apache.spark.sql.types.{BinaryType, DataType, StructField}
 import org.apache.spark.unsafe.Platform
 
 /**
@@ -89,8 +90,8 @@ private[manyfold] object StatsTraining {
 
   /**
    * Map side on the unshuffled input ([[accumulate]]: rows of small groups as they are, partials of
-   * large ones), shuffled by group key into `numPartitions` (Spark SQL's exchange), then per reduce
-   * partition [[GroupedTraining.trainPartition]] with the partials.
+   * large ones), shuffled by group key into `numPartitions` (as UnsafeRows, [[RowShuffle]]), then
+   * per reduce partition [[GroupedTraining.trainPartition]] with the partials.
    */
   def train(
       selected: DataFrame,
@@ -100,21 +101,16 @@ private[manyfold] object StatsTraining {
       minRows: Long
   ): RDD[GroupedTraining.Trained] = {
     val k = keyFields.length
-    val types = selected.schema.map(_.dataType)
+    // The selected columns and a null partial column: a partial is a row of the key columns, nulls
+    // and its bytes there.
+    val input = selected.withColumn(PartialColumn, lit(null).cast(BinaryType))
+    val types = input.schema.map(_.dataType)
+    val parts = if (k == 0) 1 else math.max(1, numPartitions)
     val mapped = SparkShim
-      .queryExecution(selected)
+      .queryExecution(input)
       .toRdd
-      .mapPartitions(rows => accumulate(plan, minRows, types, rows))
-    // Partials have nulls in the value columns: every column but the keys is nullable.
-    val schema = StructType(selected.schema.fields.zipWithIndex.map { case (f, i) =>
-      if (i < k) f else f.copy(nullable = true)
-    } :+ StructField(PartialColumn, BinaryType, nullable = true))
-    val df = SparkShim.createDataFrame(selected.sparkSession, mapped, schema)
-    val shuffled =
-      if (k == 0) df.repartition(1)
-      else
-        df.repartition(math.max(1, numPartitions), keyFields.map(f => Schemas.column(f.name)): _*)
-    SparkShim.queryExecution(shuffled).toRdd.mapPartitions { rows =>
+      .mapPartitions(rows => accumulate(plan, minRows, types, rows, parts))
+    RowShuffle(mapped, parts, types.length).mapPartitions { rows =>
       GroupedTraining.trainPartition(plan, rows, statsMinRows = minRows)
     }
   }
@@ -128,33 +124,45 @@ private[manyfold] object StatsTraining {
   val KeptRowsLimit: Int = 1 << 18
 
   /**
-   * One partition's rows (the selected columns, of `inputTypes`) to the rows to shuffle (those
-   * columns and the partial's): a group's rows are kept until the task has seen `minRows` of them,
-   * then they and its later rows go into a training batch, reduced to one statistics partial per
-   * group and batch of [[StatsBatchRows]] rows (a row of the key columns, nulls, and the partial's
-   * bytes); kept rows are passed on as they are when the input ends or `keptLimit` rows were kept.
+   * After this many rows, a map task whose groups average fewer than `minRows /`
+   * [[PassThroughFactor]] rows so far passes its later rows through as rows: they would not reach
+   * `minRows` in this task, and counting and keeping them costs it about a third of its time.
+   */
+  val ProbeRows: Long = 1L << 16
+  val PassThroughFactor: Long = 16
+
+  /**
+   * One partition's rows (the selected columns and a null partial column, of `inputTypes`) to the
+   * rows to shuffle, with their shuffle partitions: a group's rows are kept until the task has seen
+   * `minRows` of them, then they and its later rows go into a training batch, reduced to one
+   * statistics partial per group and batch of [[StatsBatchRows]] rows (a row of the key columns,
+   * nulls, and the partial's bytes); kept rows are passed on as they are when the input ends or
+   * `keptLimit` rows were kept.
    */
   def accumulate(
       plan: GroupedTraining.Plan,
       minRows: Long,
       inputTypes: Seq[DataType],
       rows: Iterator[InternalRow],
-      keptLimit: Int = KeptRowsLimit
-  ): Iterator[InternalRow] = {
+      numPartitions: Int,
+      keptLimit: Int = KeptRowsLimit,
+      probeRows: Long = ProbeRows
+  ): Iterator[(Int, InternalRow)] = {
     if (!rows.hasNext) return Iterator.empty
     val k = plan.keyTypes.length
-    val width = inputTypes.length + 1
+    val width = inputTypes.length
     val keyOf = Schemas.projection(plan.keyTypes)
     val toUnsafe = Schemas.projection(inputTypes)
+    var partitionOf = new Array[Int](64) // task group id -> shuffle partition
     val batch = plan.newBatch()
     var closed = false
     def close(): Unit = if (!closed) { closed = true; batch.close() }
     Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
     val ids = new GroupedTraining.GroupIds
     var counts = new Array[Long](64) // task group id -> rows seen
-    val kept = new KeptRows(inputTypes.length)
+    val kept = new KeptRows(width)
     val batchIds = new GroupedTraining.GroupIds // per training batch, as accumulateStats numbers
-    val partials = ArrayBuffer.empty[InternalRow]
+    val partials = ArrayBuffer.empty[(Int, InternalRow)]
 
     def flush(): Unit = if (batch.numRows > 0) {
       val ipc = batch.writeIpc()
@@ -168,7 +176,8 @@ private[manyfold] object StatsTraining {
         var i = 0
         while (i < k) { values(i) = key.get(i, plan.keyTypes(i)); i += 1 }
         values(width - 1) = stats
-        partials += new GenericInternalRow(values)
+        val part = Math.floorMod(key.hashCode, numPartitions)
+        partials += ((part, toUnsafe(new GenericInternalRow(values)).copy()))
       }
       batchIds.clear()
     }
@@ -178,10 +187,20 @@ private[manyfold] object StatsTraining {
       if (batch.numRows >= StatsBatchRows) flush()
     }
 
+    var seen = 0L
+    // Set when the rows seen so far say this task's groups are far under minRows: its later rows
+    // pass through as rows, without counting or keeping them (any split is correct: the reduce
+    // side decides by a group's total rows).
+    var passing = false
+
     def add(row: InternalRow): Unit = {
       val key = keyOf(row)
       val id = ids(key)
-      if (id == counts.length) counts = java.util.Arrays.copyOf(counts, 2 * id)
+      if (id == counts.length) {
+        counts = java.util.Arrays.copyOf(counts, 2 * id)
+        partitionOf = java.util.Arrays.copyOf(partitionOf, 2 * id)
+      }
+      if (counts(id) == 0) partitionOf(id) = Math.floorMod(key.hashCode, numPartitions)
       counts(id) += 1
       if (counts(id) < minRows) {
         kept.add(
@@ -195,19 +214,19 @@ private[manyfold] object StatsTraining {
         if (counts(id) == minRows) kept.take(id)(r => toBatch(key, r))
         toBatch(key, row)
       }
+      seen += 1
+      if (seen == probeRows && seen * PassThroughFactor < ids.size * minRows) passing = true
     }
 
-    val noPartial = new GenericInternalRow(1)
-    val joined = new JoinedRow
-    new Iterator[InternalRow] {
-      private var pending: Iterator[InternalRow] = Iterator.empty
+    new Iterator[(Int, InternalRow)] {
+      private var pending: Iterator[(Int, InternalRow)] = Iterator.empty
       private var done = false
 
       override def hasNext: Boolean = {
-        while (!pending.hasNext && !done) {
-          // The rows last passed on were consumed (each is projected as it is read).
+        while (!pending.hasNext && !done && !(passing && rows.hasNext)) {
+          // The rows last passed on were consumed (the shuffle writes each as it is read).
           kept.clear()
-          while (rows.hasNext && kept.size < keptLimit) add(rows.next())
+          while (!passing && rows.hasNext && kept.size < keptLimit) add(rows.next())
           if (!rows.hasNext) {
             flush()
             close()
@@ -215,13 +234,22 @@ private[manyfold] object StatsTraining {
           }
           val stats = partials.toList
           partials.clear()
-          pending = kept.iterator.map(r => joined(r, noPartial): InternalRow) ++ stats.iterator
+          pending = kept.iterator.map { case (g, r) => (partitionOf(g), r: InternalRow) } ++
+            stats.iterator
         }
-        pending.hasNext
+        pending.hasNext || (passing && rows.hasNext)
       }
 
-      override def next(): InternalRow =
-        if (hasNext) pending.next() else throw new NoSuchElementException("no more rows")
+      override def next(): (Int, InternalRow) =
+        if (!hasNext) throw new NoSuchElementException("no more rows")
+        else if (pending.hasNext) pending.next()
+        else {
+          val row = rows.next() match {
+            case u: UnsafeRow => u
+            case other => toUnsafe(other)
+          }
+          (Math.floorMod(keyOf(row).hashCode, numPartitions), row)
+        }
     }
   }
 
@@ -299,10 +327,10 @@ private[manyfold] object StatsTraining {
       tail(group) = -1
     }
 
-    /** Every kept row, group by group. */
-    def iterator: Iterator[UnsafeRow] =
+    /** Every kept row with its group id, group by group. */
+    def iterator: Iterator[(Int, UnsafeRow)] =
       (0 until groups).iterator.flatMap { g =>
-        Iterator.iterate(head(g))(next(_)).takeWhile(_ >= 0).map(point)
+        Iterator.iterate(head(g))(next(_)).takeWhile(_ >= 0).map(r => (g, point(r)))
       }
 
     /** Forgets every row; the chunks are reused. */

@@ -13,7 +13,7 @@ import org.apache.spark.sql.{DataFrame, Row}
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.UnsafeRow
 import org.apache.spark.sql.functions.rand
-import org.apache.spark.sql.types.{DoubleType, StringType}
+import org.apache.spark.sql.types.{BinaryType, DoubleType, StringType}
 import org.apache.spark.unsafe.types.UTF8String
 import org.scalatest.funsuite.AnyFunSuite
 
@@ -193,7 +193,7 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     df.unpersist()
   }
 
-  test("a map task passes kept rows on early past its limit; the groups fit the same") {
+  test("a map task passes rows on early (kept-rows limit, groups far under minRows): same fits") {
     val plan = GroupedTraining.Plan(
       "linear",
       new LinearRegression().paramsJson,
@@ -210,16 +210,29 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     val rows = (0 until 40).flatMap { i =>
       sizes.zipWithIndex.collect {
         case (n, g) if i < n =>
-          InternalRow(UTF8String.fromString(s"g$g"), 2.0 * i + g + 0.01 * (i * i % 7), i.toDouble)
+          InternalRow(
+            UTF8String.fromString(s"g$g"),
+            2.0 * i + g + 0.01 * (i * i % 7),
+            i.toDouble,
+            null
+          )
       }
     }
-    def fit(keptLimit: Int): (Int, Int, Map[String, Seq[Byte]]) = {
-      val types = Seq(StringType, DoubleType, DoubleType)
-      // Each row is projected as it is read (as Spark's exchange does): copies to keep them.
+    def fit(
+        keptLimit: Int,
+        probeRows: Long = StatsTraining.ProbeRows,
+        minRows: Long = 10
+    ): (Int, Int, Map[String, Seq[Byte]]) = {
+      val types = Seq(StringType, DoubleType, DoubleType, BinaryType)
+      // The shuffle writes each row as it is read: copies to keep them.
       val out =
-        StatsTraining.accumulate(plan, 10, types, rows.iterator, keptLimit).map(_.copy()).toList
+        StatsTraining
+          .accumulate(plan, minRows, types, rows.iterator, 1, keptLimit, probeRows)
+          .map(_._2.copy())
+          .toList
       val partials = out.count(r => !r.isNullAt(3))
-      val trained = GroupedTraining.trainPartition(plan, out.iterator, statsMinRows = 10).toSeq
+      val trained =
+        GroupedTraining.trainPartition(plan, out.iterator, statsMinRows = minRows).toSeq
       assert(trained.forall(_.result.status == "ok"))
       assert(trained.map(_.result.rows).sorted == sizes.map(_.toLong))
       (
@@ -236,6 +249,14 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     val (rowsEarly, partialsEarly, early) = fit(4)
     assert(rowsEarly > 3 && partialsEarly >= 1)
     assert(early == whole)
+    // minRows 40: after 3 rows of 3 groups (3 x 16 < 3 x 40) the task passes every later row
+    // through; every row crosses once, as a row, and the fits are those of the kept path (the
+    // 40-row group from statistics of its rows).
+    val (rowsPassed, partialsPassed, passed) = fit(StatsTraining.KeptRowsLimit, 3, 40)
+    assert((rowsPassed, partialsPassed) == (55, 0))
+    val (rowsKept, partialsKept, kept) = fit(StatsTraining.KeptRowsLimit, minRows = 40)
+    assert((rowsKept, partialsKept) == (15, 1))
+    assert(passed == kept)
     assert(ArrowBatches.allocator.getAllocatedMemory == 0)
   }
 
@@ -254,7 +275,7 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
       kept.take(2)(r => taken += ((r.getUTF8String(0).toString, r.getDouble(1))))
       val byGroup = added.groupBy(_._1).map { case (g, rs) => g -> contents(rs.map(_._2).iterator) }
       assert(taken.toList == byGroup(2))
-      assert(contents(kept.iterator) == Seq(0, 1, 3).flatMap(byGroup))
+      assert(contents(kept.iterator.map(_._2)) == Seq(0, 1, 3).flatMap(byGroup))
       kept.clear()
       assert(kept.size == 0 && kept.iterator.isEmpty)
     }
