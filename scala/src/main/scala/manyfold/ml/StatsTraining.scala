@@ -125,10 +125,12 @@ private[manyfold] object StatsTraining {
 
   /**
    * After this many rows, a map task whose groups average fewer than `minRows /`
-   * [[PassThroughFactor]] rows so far passes its later rows through as rows: they would not reach
-   * `minRows` in this task, and counting and keeping them costs it about a third of its time.
+   * [[PassThroughFactor]] rows so far passes its later rows through as rows, without hashing and
+   * keeping them first: its groups would hardly reach `minRows` in it.
    */
   val ProbeRows: Long = 1L << 16
+
+  /** See [[ProbeRows]]. */
   val PassThroughFactor: Long = 16
 
   /**
@@ -137,7 +139,8 @@ private[manyfold] object StatsTraining {
    * `minRows` of them, then they and its later rows go into a training batch, reduced to one
    * statistics partial per group and batch of [[StatsBatchRows]] rows (a row of the key columns,
    * nulls, and the partial's bytes); kept rows are passed on as they are when the input ends or
-   * `keptLimit` rows were kept.
+   * `keptLimit` rows were kept, and the rows after the first `probeRows` pass through at once when
+   * the groups are far under `minRows` ([[ProbeRows]]).
    */
   def accumulate(
       plan: GroupedTraining.Plan,
