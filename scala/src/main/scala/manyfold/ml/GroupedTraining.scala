@@ -291,7 +291,7 @@ private[manyfold] object GroupedTraining {
 
     val ids = new GroupIds
     var counts = new Array[Long](64) // group id -> rows seen
-    // The statistics path: rows whose last column holds a statistics partial (group id, bytes).
+    // The statistics path: rows whose last column holds a statistics partial (group key, bytes).
     val partials = new StatsTraining.Partials
 
     def append(): Unit = if (batch.numRows > 0) {
@@ -303,11 +303,11 @@ private[manyfold] object GroupedTraining {
 
     try {
       rows.foreach { row =>
-        val id = ids(keyOf(row))
-        if (id == counts.length) counts = java.util.Arrays.copyOf(counts, 2 * id)
         if (statsMinRows > 0 && !row.isNullAt(row.numFields - 1)) {
-          partials.add(id, row.getBinary(row.numFields - 1))
+          partials.add(keyOf(row).copy(), row.getBinary(row.numFields - 1))
         } else {
+          val id = ids(keyOf(row))
+          if (id == counts.length) counts = java.util.Arrays.copyOf(counts, 2 * id)
           counts(id) += 1
           if (counts(id) - 1 <= plan.maxRowsPerGroup) {
             writeRow(plan, row, k, batch, batch.addRow(id))
@@ -318,7 +318,9 @@ private[manyfold] object GroupedTraining {
       append()
       val results = plan.search match {
         case _ if statsMinRows > 0 =>
-          val input = partials.writeIpc()
+          // Groups with partials and no rows get ids after the buffer's.
+          val input = partials.writeIpc(ids)
+          if (counts.length < ids.size) counts = java.util.Arrays.copyOf(counts, ids.size)
           try
             NativeCalls.solveGroupBuffer(
               handle,

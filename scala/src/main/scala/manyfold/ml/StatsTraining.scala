@@ -361,26 +361,27 @@ private[manyfold] object StatsTraining {
     out.toSeq
   }
 
-  /** A reduce task's statistics partials, by its group ids, for `solveGroupBuffer`. */
+  /** A reduce task's statistics partials, by group key, for `solveGroupBuffer`. */
   final class Partials {
-    private val groups = ArrayBuffer.empty[Int]
+    private val keys = ArrayBuffer.empty[UnsafeRow]
     private val bytes = ArrayBuffer.empty[Array[Byte]]
 
-    def add(group: Int, partial: Array[Byte]): Unit = { groups += group; bytes += partial }
+    /** Adds a partial of the group `key` (kept: a copy, not a reused row). */
+    def add(key: UnsafeRow, partial: Array[Byte]): Unit = { keys += key; bytes += partial }
 
     /**
-     * The partials as an IPC stream of `group` Int32 and `stats` Binary, in off-heap memory of
-     * exactly its size. The caller closes it.
+     * The partials as an IPC stream of `group` Int32 (each key's id in `ids`, a new one for a key
+     * it lacks) and `stats` Binary, in off-heap memory of exactly its size. The caller closes it.
      */
-    def writeIpc(): IpcBuffer = {
+    def writeIpc(ids: GroupedTraining.GroupIds): IpcBuffer = {
       val allocator = ArrowBatches.allocator.newChildAllocator("stats", 0, Long.MaxValue)
       val group = new IntVector("group", allocator)
       val stats = new VarBinaryVector("stats", allocator)
       val root = VectorSchemaRoot.of(group, stats)
       try {
         var row = 0
-        while (row < groups.length) {
-          group.setSafe(row, groups(row))
+        while (row < keys.length) {
+          group.setSafe(row, ids(keys(row)))
           stats.setSafe(row, bytes(row))
           row += 1
         }

@@ -205,8 +205,8 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
       maxRowsPerGroup = 1000,
       batchRows = 64
     )
-    // Groups of 3, 12 and 40 rows, interleaved; minRows 10.
-    val sizes = Seq(3, 12, 40)
+    // Groups of 3, 12, 40, 15 and 20 rows, interleaved; minRows 10.
+    val sizes = Seq(3, 12, 40, 15, 20)
     val rows = (0 until 40).flatMap { i =>
       sizes.zipWithIndex.collect {
         case (n, g) if i < n =>
@@ -233,8 +233,17 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
       val partials = out.count(r => !r.isNullAt(3))
       val trained =
         GroupedTraining.trainPartition(plan, out.iterator, statsMinRows = minRows).toSeq
+      // Partials before the rows (more groups with partials only than rows: their ids must not
+      // be taken before the rows'): the same outcomes.
+      val (stats, plain) = out.partition(r => !r.isNullAt(3))
+      val reordered =
+        GroupedTraining.trainPartition(plan, (stats ++ plain).iterator, minRows).toSeq
+      assert(
+        reordered.map(t => t.key.getString(0) -> t.result.model.toSeq).toMap ==
+          trained.map(t => t.key.getString(0) -> t.result.model.toSeq).toMap
+      )
       assert(trained.forall(_.result.status == "ok"))
-      assert(trained.map(_.result.rows).sorted == sizes.map(_.toLong))
+      assert(trained.map(_.result.rows).sorted == sizes.map(_.toLong).sorted)
       (
         out.length - partials,
         partials,
@@ -243,7 +252,7 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     }
     // No limit reached: the 3-row group's rows cross as rows, the others as one partial each.
     val (rowsWhole, partialsWhole, whole) = fit(StatsTraining.KeptRowsLimit)
-    assert((rowsWhole, partialsWhole) == (3, 2))
+    assert((rowsWhole, partialsWhole) == (3, 4))
     // A limit of 4 kept rows: rows pass on before groups reach minRows, so more cross as rows;
     // the models are the same bytes.
     val (rowsEarly, partialsEarly, early) = fit(4)
@@ -253,9 +262,9 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     // through; every row crosses once, as a row, and the fits are those of the kept path (the
     // 40-row group from statistics of its rows).
     val (rowsPassed, partialsPassed, passed) = fit(StatsTraining.KeptRowsLimit, 3, 40)
-    assert((rowsPassed, partialsPassed) == (55, 0))
+    assert((rowsPassed, partialsPassed) == (90, 0))
     val (rowsKept, partialsKept, kept) = fit(StatsTraining.KeptRowsLimit, minRows = 40)
-    assert((rowsKept, partialsKept) == (15, 1))
+    assert((rowsKept, partialsKept) == (50, 1))
     assert(passed == kept)
     assert(ArrowBatches.allocator.getAllocatedMemory == 0)
   }
@@ -289,7 +298,7 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
       finally api.closeGroupBuffer(handle)
     }
     def solve(handle: Long, minRows: Long, partials: StatsTraining.Partials): Array[Byte] = {
-      val ipc = partials.writeIpc()
+      val ipc = partials.writeIpc(new GroupedTraining.GroupIds)
       try api.solveGroupBuffer(handle, "linear", "{}", 1, minRows, ipc.byteBuffer)
       finally ipc.close()
     }
@@ -299,7 +308,8 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     }
     withBuffer { h =>
       val corrupt = new StatsTraining.Partials
-      corrupt.add(0, "MNFS not statistics".getBytes("UTF-8"))
+      val key = Schemas.projection(Seq(StringType))(InternalRow(UTF8String.fromString("g"))).copy()
+      corrupt.add(key, "MNFS not statistics".getBytes("UTF-8"))
       val e = intercept[Exception](solve(h, 10, corrupt))
       assert(e.getMessage.contains("invalid sufficient statistics"), e.getMessage)
     }
