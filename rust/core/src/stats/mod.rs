@@ -784,24 +784,6 @@ pub fn accumulate_ipc(
     write_stream(&record_batch(columns)?)
 }
 
-/// The `minRows` of the statistics path when given 0, for `p` features: a group of fewer rows is
-/// fitted from its rows by the row path's fit, and a map task reduces its rows of a group to
-/// statistics only once it has this many of them. Solving from statistics costs a few hundred
-/// exact products per entry (`(p + 2)(p + 3)/2` of them), fitting from rows about `p^2` flops a
-/// row: at fewer than about `10 p^2` rows the rows are cheaper (measured: see the README).
-pub fn default_min_rows(p: usize) -> u64 {
-    (10 * (p as u64).pow(2)).max(64)
-}
-
-/// `min_rows`, or [`default_min_rows`] for 0.
-fn resolve_min_rows(min_rows: u64, p: usize) -> u64 {
-    if min_rows == 0 {
-        default_min_rows(p)
-    } else {
-        min_rows
-    }
-}
-
 /// A batch of statistics partials (IPC: `group` Int32, `stats` Binary, several rows per group
 /// allowed, group ids below `limit`): the batch's `stats` column and, per group id, its rows.
 ///
@@ -896,9 +878,10 @@ pub(crate) enum Received<'a> {
 /// Fits one group of the statistics path from the rows of it that crossed the shuffle as rows
 /// (`rows`, `None` when none did) and the statistics partials of its other rows. Its row count
 /// `N` (both together) decides, so that the result does not depend on how its rows were split:
-/// over `max_rows` it fails with the row path's message; with `N < min_rows` (0: the default for
-/// its feature count) and no partial, it is fitted from its rows exactly as the row path fits
-/// them (the same checks, canonical order and fit: the same model bytes); else its rows' exact
+/// over `max_rows` it fails with the row path's message; with `N < min_rows` (the caller's
+/// threshold: Scala's `StatsTraining.defaultMinRows` unless set) and no partial, it is fitted
+/// from its rows exactly as the row path fits them (the same checks, canonical order and fit:
+/// the same model bytes); else its rows' exact
 /// statistics are merged with the partials and the model solved from them. A partial exists only
 /// for a group with at least `min_rows` rows in one map task, so a group of fewer rows in all
 /// never has one. Returns `N` and the outcome; a panic fails the group only.
@@ -941,7 +924,7 @@ pub(crate) fn fit_group(
     };
     let all = |b: &TrainBatch| (0..b.num_rows() as u32).collect::<Vec<u32>>();
     if let (Some(batch), None) = (batch, &merged) {
-        if total < resolve_min_rows(min_rows, batch.feature_names.len()) {
+        if total < min_rows {
             return Ok((total, fit(&|| train::train_group(trainer, batch, &all(batch), max_rows))));
         }
     }
