@@ -181,6 +181,10 @@ final class Grouped[M <: NativeModel[M]](
           models.unpersist()
           throw e
       }
+    if (summary.numGroups == 0) {
+      models.unpersist()
+      throw GroupedTraining.emptyInput
+    }
     if ($(failOnGroupError) && summary.failedGroups > 0) {
       val trainedText = s"$name: ${Jobs.groups(summary.numGroups)} trained"
       val first = Jobs.describe(spark, s"$trainedText, finding the first failed group") {

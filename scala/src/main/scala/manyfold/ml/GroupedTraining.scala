@@ -75,9 +75,12 @@ private[manyfold] object GroupedTraining {
   ) {
 
     /** The Float64 columns before the features, in the order of the selected rows. */
-    def scalarColumns: Seq[BatchColumn] =
+    @transient lazy val scalarColumns: Seq[BatchColumn] =
       label.map(BatchColumn.label).toSeq ++ weight.map(BatchColumn.weight) ++
         time.map(BatchColumn.time)
+
+    /** `scalarColumns.length`, read for every row written. */
+    @transient lazy val numScalars: Int = scalarColumns.length
 
     /** An empty training batch of this plan's columns. */
     def newBatch(): BatchBuilder =
@@ -101,7 +104,8 @@ private[manyfold] object GroupedTraining {
    * Trains one model per distinct value of `groupCols` (one model in all when empty): the outcomes,
    * distributed and in no particular order, trained when the returned RDD is computed (run that job
    * inside [[rethrowInvalidInput]]). Checks the input first: no job runs for a missing or
-   * non-numeric column, and an empty DataFrame fails before training.
+   * non-numeric column. An empty DataFrame is not looked for here (that would cost a job of its
+   * own): it has no outcomes, and the caller fails it with [[emptyInput]].
    *
    * @throws IllegalArgumentException
    *   for invalid input
@@ -115,7 +119,7 @@ private[manyfold] object GroupedTraining {
       extras: Extras = Extras()
   ): RDD[Trained] = {
     val keyFields = groupCols.map(c => Schemas.field(df.schema, c, "group"))
-    val (selected, plan0) = select(df, groupCols, estimator, extras)
+    val (selected, plan0) = select(df, groupCols, estimator, extras, checkEmpty = false)
     val keys = groupCols.map(Schemas.column)
     if (StatsTraining.enabled(df, estimator, extras)) {
       val plan = plan0.copy(keyTypes = keyFields.map(_.dataType), maxRowsPerGroup = maxRowsPerGroup)
@@ -138,7 +142,7 @@ private[manyfold] object GroupedTraining {
    * The checked input, selected in the row layout of [[Plan]]: group keys, then label, weight and
    * time (doubles) when present, the fold (int) when present, then the features; and the plan of it
    * (without group key types). No job runs for a missing or non-numeric column; an empty DataFrame
-   * fails here.
+   * fails here when `checkEmpty` (one job).
    *
    * @throws IllegalArgumentException
    *   for invalid input
@@ -147,10 +151,11 @@ private[manyfold] object GroupedTraining {
       df: DataFrame,
       groupCols: Seq[String],
       estimator: NativeEstimator[_],
-      extras: Extras
+      extras: Extras,
+      checkEmpty: Boolean = true
   ): (DataFrame, Plan) = {
     estimator.checkAndTransformSchema(df.schema, fitting = true)
-    if (df.isEmpty) throw new IllegalArgumentException("the training DataFrame is empty")
+    if (checkEmpty && df.isEmpty) throw emptyInput
     val layout = estimator.featureLayout(vectorSize(df, estimator.getFeaturesCol))
     val label = estimator.labelColumn
     val weight = estimator.weightColumn
@@ -182,7 +187,7 @@ private[manyfold] object GroupedTraining {
    * fold, features) as row `at` of a batch made by `plan.newBatch()`.
    */
   def writeRow(plan: Plan, row: InternalRow, from: Int, batch: BatchBuilder, at: Int): Unit = {
-    val scalars = plan.scalarColumns.length
+    val scalars = plan.numScalars
     var j = 0
     while (j < scalars) {
       if (row.isNullAt(from + j)) batch.setNull(j, at)
@@ -196,6 +201,10 @@ private[manyfold] object GroupedTraining {
     }
     ArrowBatches.writeFeatures(row, pos, plan.layout, batch, scalars, at)
   }
+
+  /** The error of a fit on a DataFrame without rows. */
+  def emptyInput: IllegalArgumentException =
+    new IllegalArgumentException("the training DataFrame is empty")
 
   /** Input bytes per shuffle partition when the user sets no `numPartitions`. */
   val TargetPartitionBytes: Long = 64L << 20
@@ -232,6 +241,7 @@ private[manyfold] object GroupedTraining {
     else {
       val first = df.select(Schemas.column(column)).where(Schemas.column(column).isNotNull).head(1)
       if (first.isEmpty) {
+        if (df.isEmpty) throw emptyInput
         throw new IllegalArgumentException(s"the features column '$column' holds only null vectors")
       }
       first(0).getAs[org.apache.spark.ml.linalg.Vector](0).size

@@ -8,7 +8,7 @@ import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.{Column, DataFrame, Row, SparkSession}
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.{InterpretedOrdering, UnsafeRow}
-import org.apache.spark.sql.functions.{coalesce, col, count, length, lit, sum, when}
+import org.apache.spark.sql.functions.{coalesce, col, length, lit}
 import org.apache.spark.sql.types._
 import org.apache.spark.sql.manyfold.SparkShim
 
@@ -21,6 +21,17 @@ private[manyfold] object ModelsTable {
 
   /** What one pass over the table tells: groups, failed groups and the ok models' total bytes. */
   final case class Summary(numGroups: Long, failedGroups: Long, modelBytes: Long)
+
+  object Summary {
+
+    /** The summary of a table from those of its partitions. */
+    def total(parts: Seq[Summary]): Summary =
+      Summary(
+        parts.map(_.numGroups).sum,
+        parts.map(_.failedGroups).sum,
+        parts.map(_.modelBytes).sum
+      )
+  }
 
   /** The schema of the models table (see [[GroupedModel]] for its columns). */
   def schema(
@@ -71,19 +82,29 @@ private[manyfold] object ModelsTable {
     spark.createDataFrame(rows, tableSchema)
   }
 
-  /** Counts groups, failed groups and model bytes in one aggregation (one job). */
+  /**
+   * Counts groups, failed groups and model bytes in one pass over the table: one job with no
+   * shuffle (an aggregation would add a shuffle and, with adaptive execution, two more jobs), one
+   * row per partition back to the driver.
+   */
   def summarize(models: DataFrame): Summary = {
-    val row = models
-      .agg(
-        count(lit(1)),
-        coalesce(sum(when(col("status") =!= GroupedTraining.Ok, 1L).otherwise(0L)), lit(0L)),
-        coalesce(
-          sum(when(col("status") === GroupedTraining.Ok, length(col("model")).cast(LongType))),
-          lit(0L)
-        )
-      )
-      .head()
-    Summary(row.getLong(0), row.getLong(1), row.getLong(2))
+    val flags = models.select(
+      col("status") === GroupedTraining.Ok,
+      coalesce(length(col("model")).cast(LongType), lit(0L))
+    )
+    val perPartition = SparkShim
+      .queryExecution(flags)
+      .toRdd
+      .mapPartitions { rows =>
+        var groups, failed, bytes = 0L
+        rows.foreach { row =>
+          groups += 1
+          if (row.getBoolean(0)) bytes += row.getLong(1) else failed += 1
+        }
+        Iterator.single(Summary(groups, failed, bytes))
+      }
+      .collect()
+    Summary.total(perPartition)
   }
 
   /** `col` for a column name that may hold dots or backticks. */
@@ -125,11 +146,7 @@ private[manyfold] object ModelsTable {
       .toRdd
       .mapPartitions(rows => Iterator.single(checkPartition(rows, keyTypes)))
       .collect()
-    val summary = Summary(
-      perPartition.map(_.summary.numGroups).sum,
-      perPartition.map(_.summary.failedGroups).sum,
-      perPartition.map(_.summary.modelBytes).sum
-    )
+    val summary = Summary.total(perPartition.map(_.summary))
     val ordering = InterpretedOrdering.forSchema(keyTypes)
     val bad = perPartition.flatMap(_.firstBad).sortWith((a, b) => ordering.lt(a._1, b._1))
     val toKey = GroupedTraining.keyConverter(

@@ -67,8 +67,8 @@ trait NativeEstimator[M <: NativeModel[M]]
             .collect()
         }
       }
-    // A single model: its one outcome row comes to the driver.
-    val result = trained.head.result
+    // A single model: its one outcome row comes to the driver; none for an empty DataFrame.
+    val result = trained.headOption.getOrElse(throw GroupedTraining.emptyInput).result
     if (result.rows > NativeEstimator.MaxRowsPerFit) {
       throw new IllegalStateException(
         s"$algorithm training failed: the DataFrame has more than ${NativeEstimator.MaxRowsPerFit}" +

@@ -5,7 +5,9 @@ import scala.collection.JavaConverters._
 import manyfold.{Close, Fixtures, SharedSpark}
 import manyfold.ml.regression.{LinearRegression, LinearRegressionModel}
 import org.apache.spark.ml.feature.VectorAssembler
+import org.apache.spark.ml.functions.array_to_vector
 import org.apache.spark.sql.Row
+import org.apache.spark.sql.functions.{array, col}
 import org.apache.spark.sql.types.{DoubleType, StructField, StructType}
 import org.scalatest.funsuite.AnyFunSuite
 
@@ -130,6 +132,12 @@ class LinearRegressionSuite extends AnyFunSuite with SharedSpark {
       new LinearRegression().setInputCols("a").setLabelCol("y").fit(df.limit(0))
     )
     assert(empty.getMessage == "the training DataFrame is empty")
+    // A Vector column without size metadata: its size is read from the data, which has none.
+    val vectors = df.select(array_to_vector(array(col("a"))).as("features"), col("y"))
+    val emptyVectors = intercept[IllegalArgumentException](
+      new LinearRegression().setLabelCol("y").fit(vectors.limit(0))
+    )
+    assert(emptyVectors.getMessage == "the training DataFrame is empty")
   }
 
   test("a single fit on bad data throws the reason") {
