@@ -35,7 +35,7 @@ def ratios(case):
 
 
 def targets(cases, svc=None):
-    """The targets of issues 3 and 6: (description, measured, met)."""
+    """The grouped-training targets (issues 3, 6 and 8): (description, measured, met)."""
     by = {c["name"]: c for c in cases}
     out = []
 
@@ -46,14 +46,15 @@ def targets(cases, svc=None):
             value >= limit if at_least else value <= limit)
         out.append({"target": text, "value": value, "met": met, "reported": limit is None})
 
-    add("linear_10k", "many models linear, 10,000 groups: >= 20x faster than applyInPandas",
-        "speedup_vs_apply_in_pandas", 20, True)
-    add("linear_10k", "many models linear, 10,000 groups: within 2x of the JVM groupBy floor",
-        "manyfold_over_jvm_floor", 2, False)
-    add("linear_1k", "many models linear, 1,000 groups: >= 10x faster than applyInPandas",
+    # Issue 8's grouped-training targets (they replace issue 3's 20x and 2x-the-floor ones).
+    add("linear_10k", "many models linear, 10,000 x 100 x 5: >= 40x faster than applyInPandas",
+        "speedup_vs_apply_in_pandas", 40, True)
+    add("linear_10k", "many models linear, 10,000 x 100 x 5: faster than the JVM groupBy floor "
+        "(manyfold / floor < 1)", "manyfold_over_jvm_floor", 1, False)
+    add("linear_1k", "many models linear, 1,000 x 1,000 x 5: >= 10x faster than applyInPandas",
         "speedup_vs_apply_in_pandas", 10, True)
-    add("logistic_1k", "many models logistic, 1,000 groups: >= 10x faster than applyInPandas",
-        "speedup_vs_apply_in_pandas", 10, True)
+    add("logistic_1k", "many models logistic, 1,000 x 1,000 x 10: >= 5x faster than "
+        "applyInPandas", "speedup_vs_apply_in_pandas", 5, True)
     add("svc_1k", "SVC rbf with probability, 1,000 groups x 200 x 10: >= 10x faster than "
         "applyInPandas", "speedup_vs_apply_in_pandas", 10, True)
     add("enet_1k", "elastic net, 1,000 groups x 1,000 x 20: >= 5x faster than applyInPandas",
@@ -66,12 +67,16 @@ def targets(cases, svc=None):
                               "SVC.fit time, same decision values",
                     "value": value, "met": value <= 1.0 and svc["decision_max_gap"] <= 1e-3})
     mem = by.get("memory_1m", {}).get("memory", {})
-    value = mem.get("peak_above_idle_over_raw")
-    out.append({
-        "target": "one group of 1,000,000 rows x 10 features: peak RSS above idle <= 3x the raw "
-                  "data (80 MB)",
-        "value": value, "met": None if value is None else value <= 3.0,
-    })
+    raw = mem.get("raw_bytes")
+    worst = mem.get("peak_above_idle_over_raw")
+    first = mem.get("first_fit_above_idle_bytes")
+    for text, value in [
+        ("one group of 1,000,000 rows x 10 features: peak RSS above idle <= 2x the raw data "
+         "(80 MB) on the first fit", None if first is None or not raw else first / raw),
+        ("one group of 1,000,000 rows x 10 features: peak RSS above idle <= 2x the raw data "
+         "(80 MB) on every fit", worst),
+    ]:
+        out.append({"target": text, "value": value, "met": None if value is None else value <= 2.0})
     return out
 
 
@@ -300,7 +305,7 @@ def chart(res, path):
 
     named = [(c["name"], c["ratios"].get("speedup_vs_apply_in_pandas")) for c in cases]
     named = [(n, v) for n, v in named if v]
-    goal = {"linear_10k": 20, "linear_1k": 10, "logistic_1k": 10, "svc_1k": 10, "enet_1k": 5}
+    goal = {"linear_10k": 40, "linear_1k": 10, "logistic_1k": 5, "svc_1k": 10, "enet_1k": 5}
     right.bar(range(len(named)), [v for _, v in named], color=colors[0])
     for k, (n, v) in enumerate(named):
         right.annotate(f"{v:.1f}×", (k, v), ha="center", va="bottom", fontsize=9)
@@ -320,11 +325,11 @@ def chart(res, path):
         mem_ax.bar(range(len(bars)), [v for _, v in bars], color=[colors[0], colors[3]])
         for k, (_, v) in enumerate(bars):
             mem_ax.annotate(f"{v:.1f}×", (k, v), ha="center", va="bottom", fontsize=9)
-        mem_ax.axhline(3, color="red", linestyle="--")
+        mem_ax.axhline(2, color="red", linestyle="--")
         mem_ax.set_xticks(range(len(bars)))
         mem_ax.set_xticklabels([n for n, _ in bars], fontsize=8)
         mem_ax.set_ylabel("peak RSS above idle ÷ raw features")
-        mem_ax.set_title(f"one group, {mem['raw_bytes'] / MB:,.0f} MB raw\n(red: target 3×)",
+        mem_ax.set_title(f"one group, {mem['raw_bytes'] / MB:,.0f} MB raw\n(red: target 2×)",
                          fontsize=10)
         mem_ax.grid(axis="y", alpha=0.3)
     else:
