@@ -51,8 +51,18 @@ private[manyfold] object StatsTraining {
    */
   def defaultMinRows(p: Int): Long = math.max(64L, 10L * p * p)
 
-  /** Rows per native `accumulateStats` call: a group gets one partial per call. */
-  val StatsBatchRows: Int = 1 << 20
+  /**
+   * The most bytes of Arrow columns per native `accumulateStats` call. A group gets one partial per
+   * call, so larger batches shuffle fewer partials; but a batch is held three times while it is
+   * reduced (the Arrow columns, their IPC copy, the native columns), per running task.
+   */
+  val StatsBatchBytes: Long = 8L << 20
+
+  /** Rows per `accumulateStats` call for `plan`: [[StatsBatchBytes]] of its columns. */
+  def statsBatchRows(plan: GroupedTraining.Plan): Int = {
+    val rowBytes = 4L + 8L * (plan.numScalars + plan.layout.size)
+    math.max(1024L, math.min(1L << 20, StatsBatchBytes / rowBytes)).toInt
+  }
 
   /** The column of a partial's bytes after the selected columns in the shuffle (null on rows). */
   private val PartialColumn = "__manyfold_partial"
@@ -137,10 +147,10 @@ private[manyfold] object StatsTraining {
    * One partition's rows (the selected columns and a null partial column, of `inputTypes`) to the
    * rows to shuffle, with their shuffle partitions: a group's rows are kept until the task has seen
    * `minRows` of them, then they and its later rows go into a training batch, reduced to one
-   * statistics partial per group and batch of [[StatsBatchRows]] rows (a row of the key columns,
-   * nulls, and the partial's bytes); kept rows are passed on as they are when the input ends or
-   * `keptLimit` rows were kept, and the rows after the first `probeRows` pass through at once when
-   * the groups are far under `minRows` ([[ProbeRows]]).
+   * statistics partial per group and batch of `statsRows` rows ([[statsBatchRows]] when 0; a row of
+   * the key columns, nulls, and the partial's bytes); kept rows are passed on as they are when the
+   * input ends or `keptLimit` rows were kept, and the rows after the first `probeRows` pass through
+   * at once when the groups are far under `minRows` ([[ProbeRows]]).
    */
   def accumulate(
       plan: GroupedTraining.Plan,
@@ -149,7 +159,8 @@ private[manyfold] object StatsTraining {
       rows: Iterator[InternalRow],
       numPartitions: Int,
       keptLimit: Int = KeptRowsLimit,
-      probeRows: Long = ProbeRows
+      probeRows: Long = ProbeRows,
+      statsRows: Int = 0
   ): Iterator[(Int, InternalRow)] = {
     if (!rows.hasNext) return Iterator.empty
     val k = plan.keyTypes.length
@@ -158,6 +169,7 @@ private[manyfold] object StatsTraining {
     val toUnsafe = Schemas.projection(inputTypes)
     var partitionOf = new Array[Int](64) // task group id -> shuffle partition
     val batch = plan.newBatch()
+    val batchRows = if (statsRows > 0) statsRows else statsBatchRows(plan)
     var closed = false
     def close(): Unit = if (!closed) { closed = true; batch.close() }
     Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
@@ -187,7 +199,7 @@ private[manyfold] object StatsTraining {
 
     def toBatch(key: UnsafeRow, row: InternalRow): Unit = {
       GroupedTraining.writeRow(plan, row, k, batch, batch.addRow(batchIds(key)))
-      if (batch.numRows >= StatsBatchRows) flush()
+      if (batch.numRows >= batchRows) flush()
     }
 
     var seen = 0L

@@ -193,7 +193,7 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     df.unpersist()
   }
 
-  test("a map task passes rows on early (kept-rows limit, groups far under minRows): same fits") {
+  test("a map task passes rows on early, or cuts small batches: same fits") {
     val plan = GroupedTraining.Plan(
       "linear",
       new LinearRegression().paramsJson,
@@ -221,13 +221,14 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     def fit(
         keptLimit: Int,
         probeRows: Long = StatsTraining.ProbeRows,
-        minRows: Long = 10
+        minRows: Long = 10,
+        statsRows: Int = 0
     ): (Int, Int, Map[String, Seq[Byte]]) = {
       val types = Seq(StringType, DoubleType, DoubleType, BinaryType)
       // The shuffle writes each row as it is read: copies to keep them.
       val out =
         StatsTraining
-          .accumulate(plan, minRows, types, rows.iterator, 1, keptLimit, probeRows)
+          .accumulate(plan, minRows, types, rows.iterator, 1, keptLimit, probeRows, statsRows)
           .map(_._2.copy())
           .toList
       val partials = out.count(r => !r.isNullAt(3))
@@ -258,6 +259,11 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     val (rowsEarly, partialsEarly, early) = fit(4)
     assert(rowsEarly > 3 && partialsEarly >= 1)
     assert(early == whole)
+    // Training batches of 7 rows: a group gets a partial per batch it has rows in; the models are
+    // the same bytes (the partials are exact, so their number does not matter).
+    val (rowsSmall, partialsSmall, small) = fit(StatsTraining.KeptRowsLimit, statsRows = 7)
+    assert(rowsSmall == 3 && partialsSmall > 4)
+    assert(small == whole)
     // minRows 40: after 3 rows of 3 groups (3 x 16 < 3 x 40) the task passes every later row
     // through; every row crosses once, as a row, and the fits are those of the kept path (the
     // 40-row group from statistics of its rows).
