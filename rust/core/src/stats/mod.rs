@@ -33,7 +33,6 @@
 pub mod exact;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use arrow_array::{Array, ArrayRef, BinaryArray, Float64Array, Int32Array};
 use arrow_buffer::Buffer;
@@ -49,9 +48,7 @@ use crate::error::{Error, Result};
 use crate::model::StoredModel;
 use crate::params::parse_json;
 use crate::pool;
-use crate::train::{
-    self, check_batch, panic_message, results_columns, Fitted, GroupOutcome, Trainer,
-};
+use crate::train::{self, check_batch, panic_message, Fitted, Trainer};
 use exact::{two_product, Expansion, Parts, ProductSums};
 
 const MAGIC: &[u8; 4] = b"MNFS";
@@ -825,47 +822,6 @@ pub(crate) fn read_partials(
         by_group[*g as usize].push(row);
     }
     Ok((stats, by_group))
-}
-
-/// Merges the statistics of each group of a batch (IPC: `group` Int32, `stats` Binary, several
-/// rows per group allowed, group ids below the batch's rows) and fits it: the results batch of
-/// `trainGroups`, one row per group present, by group index. (Grouped training solves through a
-/// group buffer instead, [`crate::group_buffer::GroupBuffer::solve_stats_ipc`], which also holds
-/// the rows that crossed as rows.)
-///
-/// # Errors
-/// `InvalidParam` when the path does not apply; as [`read_partials`]; `Model` for statistics
-/// bytes that do not decode or whose columns differ within a group.
-pub fn solve_ipc(
-    algorithm: &str,
-    params_json: &str,
-    threads: usize,
-    max_rows: u64,
-    batch: Buffer,
-) -> Result<Vec<u8>> {
-    let params = checked_params(algorithm, params_json)?;
-    let trainer = Trainer::new(algorithm, params_json)?;
-    let (stats, by_group) = read_partials(batch, |rows| rows)?;
-    let outcomes: Vec<GroupOutcome> = pool::install(threads, || {
-        by_group
-            .par_iter()
-            .enumerate()
-            .filter(|(_, rows)| !rows.is_empty())
-            .map(|(g, rows)| {
-                let start = Instant::now();
-                let partials: Vec<&[u8]> = rows.iter().map(|&r| stats.value(r)).collect();
-                let (rows, outcome) =
-                    fit_group(&trainer, &params, None, &partials, max_rows, u64::MAX)?;
-                Ok(GroupOutcome {
-                    group: g as i32,
-                    rows: usize::try_from(rows).unwrap_or(usize::MAX),
-                    millis: start.elapsed().as_secs_f64() * 1e3,
-                    outcome,
-                })
-            })
-            .collect::<Result<Vec<_>>>()
-    })??;
-    write_stream(&record_batch(results_columns(&trainer, &outcomes))?)
 }
 
 /// The rows received of one group: all of them as a one-group batch, or only their count when

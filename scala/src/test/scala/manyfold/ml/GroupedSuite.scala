@@ -216,17 +216,7 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
   }
 
   test("a partition's rows, in any order, go to the group buffer in chunks and train in one call") {
-    val plan = GroupedTraining.Plan(
-      "linear",
-      new LinearRegression().paramsJson,
-      label = Some("y"),
-      weight = None,
-      FeatureLayout.columns(Seq("x")),
-      Seq(StringType),
-      Seq("rmse", "r2"),
-      maxRowsPerGroup = 100,
-      batchRows = 25
-    )
+    val plan = GroupedSuite.linearPlan(maxRowsPerGroup = 100, batchRows = 25)
     // 10 groups of 10 rows (y = 3 x + g plus a wobble), in key order and interleaved.
     val rows = (0 until 10).flatMap { g =>
       (0 until 10).map(i =>
@@ -476,4 +466,21 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     Close("group 2", m.coefficients.toArray.toSeq :+ m.intercept, Seq(2.0, -0.5, 2.0), 1e-8, 1.0)
     intercept[NoSuchElementException](model.model(Seq(2, 4), Row(2, "2")))
   }
+}
+
+object GroupedSuite {
+
+  /** The plan of a grouped linear fit of label `y` on one feature `x`, by one string key. */
+  def linearPlan(maxRowsPerGroup: Long, batchRows: Int): GroupedTraining.Plan =
+    GroupedTraining.Plan(
+      "linear",
+      new LinearRegression().paramsJson,
+      label = Some("y"),
+      weight = None,
+      FeatureLayout.columns(Seq("x")),
+      Seq(StringType),
+      Seq("rmse", "r2"),
+      maxRowsPerGroup = maxRowsPerGroup,
+      batchRows = batchRows
+    )
 }

@@ -1,7 +1,7 @@
 package manyfold.ml
 
 import manyfold.SharedSpark
-import manyfold.arrow.{ArrowBatches, FeatureLayout}
+import manyfold.arrow.ArrowBatches
 import manyfold.jni.{NativeApi, NativeCalls}
 import manyfold.ml.regression.{
   GeneralizedLinearRegression,
@@ -194,17 +194,7 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
   }
 
   test("a map task passes rows on early, or cuts small batches: same fits") {
-    val plan = GroupedTraining.Plan(
-      "linear",
-      new LinearRegression().paramsJson,
-      label = Some("y"),
-      weight = None,
-      FeatureLayout.columns(Seq("x")),
-      Seq(StringType),
-      Seq("rmse", "r2"),
-      maxRowsPerGroup = 1000,
-      batchRows = 64
-    )
+    val plan = GroupedSuite.linearPlan(maxRowsPerGroup = 1000, batchRows = 64)
     // Groups of 3, 12, 40, 15 and 20 rows, interleaved; minRows 10.
     val sizes = Seq(3, 12, 40, 15, 20)
     val rows = (0 until 40).flatMap { i =>
