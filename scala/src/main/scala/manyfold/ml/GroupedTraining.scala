@@ -74,13 +74,13 @@ private[manyfold] object GroupedTraining {
       search: Option[SearchCall] = None
   ) {
 
-    /** The Float64 columns before the features, in the order of the selected rows. */
+    /**
+     * The Float64 columns before the features, in the order of the selected rows (read for every
+     * row written: built once).
+     */
     @transient lazy val scalarColumns: Seq[BatchColumn] =
       label.map(BatchColumn.label).toSeq ++ weight.map(BatchColumn.weight) ++
         time.map(BatchColumn.time)
-
-    /** `scalarColumns.length`, read for every row written. */
-    @transient lazy val numScalars: Int = scalarColumns.length
 
     /** An empty training batch of this plan's columns. */
     def newBatch(): BatchBuilder =
@@ -187,7 +187,7 @@ private[manyfold] object GroupedTraining {
    * fold, features) as row `at` of a batch made by `plan.newBatch()`.
    */
   def writeRow(plan: Plan, row: InternalRow, from: Int, batch: BatchBuilder, at: Int): Unit = {
-    val scalars = plan.numScalars
+    val scalars = plan.scalarColumns.length
     var j = 0
     while (j < scalars) {
       if (row.isNullAt(from + j)) batch.setNull(j, at)

@@ -60,7 +60,7 @@ private[manyfold] object StatsTraining {
 
   /** Rows per `accumulateStats` call for `plan`: [[StatsBatchBytes]] of its columns. */
   def statsBatchRows(plan: GroupedTraining.Plan): Int = {
-    val rowBytes = 4L + 8L * (plan.numScalars + plan.layout.size)
+    val rowBytes = 4L + 8L * (plan.scalarColumns.length + plan.layout.size)
     math.max(1024L, math.min(1L << 20, StatsBatchBytes / rowBytes)).toInt
   }
 
