@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use manyfold_core::algo::logistic::{fit, metrics, LogisticModel, LogisticParams};
+use manyfold_core::algo::logistic::{fit, fit_weighted, metrics, LogisticModel, LogisticParams};
 use manyfold_core::algo::Prediction;
 use manyfold_core::Error;
 
@@ -135,6 +135,38 @@ fn fitting_twice_gives_identical_bits() {
             .collect::<Vec<_>>()
     };
     assert_eq!(bits(&a), bits(&b));
+}
+
+#[test]
+fn rows_of_weight_zero_take_no_part() {
+    // A class (7) seen only on rows of weight 0 is no class either.
+    let (x, mut y) = data(120, &[0.0, 1.0, 2.0]);
+    let w = Array1::from_shape_fn(120, |i| if i % 5 == 0 { 0.0 } else { 1.0 + (i % 3) as f64 });
+    (0..120).step_by(10).for_each(|i| y[i] = 7.0);
+    let kept: Vec<usize> = (0..120).filter(|i| i % 5 != 0).collect();
+    let (xk, yk, wk) = (
+        x.select(ndarray::Axis(0), &kept),
+        y.select(ndarray::Axis(0), &kept),
+        w.select(ndarray::Axis(0), &kept),
+    );
+    for family in ["auto", "binomial"] {
+        let labels = if family == "binomial" { yk.mapv(|v| v.min(1.0)) } else { yk.clone() };
+        let all_labels = if family == "binomial" {
+            y.mapv(|v| if v == 7.0 { v } else { v.min(1.0) })
+        } else {
+            y.clone()
+        };
+        let p = params(0.01, family);
+        let with = fit_weighted(x.view(), all_labels.view(), Some(w.view()), &p).unwrap();
+        let without = fit_weighted(xk.view(), labels.view(), Some(wk.view()), &p).unwrap();
+        assert_eq!(with.classes, without.classes, "{family}");
+        let values = |m: &LogisticModel| {
+            m.coefficients.iter().flatten().chain(&m.intercepts).copied().collect::<Vec<_>>()
+        };
+        for (a, b) in values(&with).iter().zip(values(&without)) {
+            assert!((a - b).abs() <= 1e-9 * (1.0 + b.abs()), "{family}: {a} vs {b}");
+        }
+    }
 }
 
 /// The label, raw scores and probabilities of a classifier's prediction.

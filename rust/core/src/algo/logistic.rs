@@ -13,8 +13,11 @@
 //!
 //! On standardized data linfa is right (1e-6 of scikit-learn with gradient tolerance `n * tol`,
 //! once its positive class, the more frequent one, is read from the model) and as fast: binomial
-//! groups of 1000 x 10 take 0.58 ms with linfa, 0.56 ms here (release, one core), where Newton
-//! takes 5 to 9 steps.
+//! groups of 1000 x 10 took 0.58 ms with linfa, 0.56 ms here (release, one core), where Newton
+//! takes 5 to 9 steps. Since then each pass goes over a held standardized copy of the rows,
+//! column by column in chunks, and a binomial row costs one `exp` and one `ln_1p`: the native
+//! floor's `logistic_1k` (1,000 such groups, with sorting, metrics and encoding, one thread)
+//! went from 0.99 s to 0.54 s.
 //!
 //! The problem solved, on `z = (x - mean) / s` (not centered without an intercept; `s` Spark's
 //! weighted unbiased std, `sum w (x - mean)^2 / (W - sum w^2 / W)`, the sample std for unit
@@ -221,6 +224,18 @@ pub fn fit_weighted(
     w: Option<ArrayView1<f64>>,
     params: &LogisticParams,
 ) -> Result<LogisticModel> {
+    fit_standardizing(x, y, w, params, STANDARDIZED_MAX)
+}
+
+/// [`fit_weighted`], holding a standardized copy of the rows when it takes at most
+/// `standardized_max` values.
+fn fit_standardizing(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    w: Option<ArrayView1<f64>>,
+    params: &LogisticParams,
+    standardized_max: usize,
+) -> Result<LogisticModel> {
     params.validate()?;
     let (n, p) = x.dim();
     if y.len() != n || w.is_some_and(|w| w.len() != n) {
@@ -276,8 +291,9 @@ pub fn fit_weighted(
         .unzip();
     let sparse = lambda * alpha > 0.0;
     let q = scale.len() + usize::from(fit_intercept);
-    let problem = Problem {
+    let mut problem = Problem {
         x,
+        z: None,
         labels,
         weights: (0..n).map(weight).collect(),
         weight_sum: stats.weight_sum,
@@ -293,6 +309,14 @@ pub fn fit_weighted(
         // center them either): only the free intercepts are pinned to sum 0.
         center_from: if sparse { q - usize::from(fit_intercept) } else { 0 },
     };
+    if n * q <= standardized_max {
+        let mut z = vec![0.0; n * q];
+        for lo in (0..n).step_by(CHUNK) {
+            let len = CHUNK.min(n - lo);
+            problem.standardize(lo, len, &mut z[lo * q..(lo + len) * q]);
+        }
+        problem.z = Some(z);
+    }
     let (mut theta, iterations, converged) = if sparse {
         let l1_full: Vec<f64> = (0..problem.margins)
             .flat_map(|_| l1.iter().copied().chain(fit_intercept.then_some(0.0)))
@@ -399,11 +423,36 @@ fn log_sum_exp(m: &[f64]) -> (f64, usize) {
     (max + m.iter().map(|v| (v - max).exp()).sum::<f64>().ln(), best)
 }
 
+/// Rows per chunk of the objective's passes: each chunk's sums go column by column (vectorized
+/// dot products) and are added to the totals in chunk order.
+const CHUNK: usize = 1024;
+
+/// The sum of `a_i b_i` in four interleaved partial sums (the compiler vectorizes them), a fixed
+/// order for given lengths.
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut s = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        (0..4).for_each(|l| s[l] += x[l] * y[l]);
+    }
+    (s[0] + s[1]) + (s[2] + s[3]) + tail
+}
+
+/// The most values of a standardized copy of a group's rows (64 MB): larger groups are
+/// standardized row by row in every pass instead of held twice.
+const STANDARDIZED_MAX: usize = 8 << 20;
+
 /// One group's data on the standardized scale, and the objective described in the module doc.
 /// Parameters `theta`: one block of `q` per margin, the active features' coefficients and then
 /// (with an intercept) the intercept.
 pub(super) struct Problem<'a> {
     x: ArrayView2<'a, f64>,
+    /// The rows on the standardized scale in chunks of [`CHUNK`] rows, each chunk column by
+    /// column (the intercept's column of 1 last), built once for the many passes of the solver
+    /// when they take at most [`STANDARDIZED_MAX`] values; `None`: each pass standardizes each
+    /// chunk again.
+    z: Option<Vec<f64>>,
     labels: Vec<usize>,
     weights: Vec<f64>,
     weight_sum: f64,
@@ -462,6 +511,37 @@ impl Problem<'_> {
         (theta, iterations, converged)
     }
 
+    /// Rows `lo..lo + len` on the standardized scale into `out`, column by column (`len` values
+    /// each), the intercept's column of 1 last.
+    fn standardize(&self, lo: usize, len: usize, out: &mut [f64]) {
+        for (a, ((&j, s), sc)) in self.active.iter().zip(&self.shift).zip(&self.scale).enumerate() {
+            let column = self.x.column(j);
+            for (i, o) in out[a * len..(a + 1) * len].iter_mut().enumerate() {
+                *o = (column[lo + i] - s) / sc;
+            }
+        }
+        if self.intercept {
+            out[(self.q - 1) * len..self.q * len].fill(1.0);
+        }
+    }
+
+    /// Turns the free margins `m` of a row into their class probabilities; returns the row's
+    /// log loss for class index `label`. Binomial (one margin against the reference class's 0):
+    /// `ln(1 + e^m)` and the sigmoid from one `exp(-|m|)`, without overflow.
+    fn probabilities(&self, m: &mut [f64], label: usize) -> f64 {
+        if self.reference {
+            let margin = m[0];
+            let e = (-margin.abs()).exp();
+            m[0] = if margin >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+            margin.max(0.0) + e.ln_1p() - if label == 1 { margin } else { 0.0 }
+        } else {
+            let (lse, _) = log_sum_exp(m);
+            let loss = lse - m[label];
+            m.iter_mut().for_each(|v| *v = (*v - lse).exp());
+            loss
+        }
+    }
+
     /// The starting point: zero coefficients, intercepts at the log class priors (weighted).
     pub(super) fn start(&self, classes: usize) -> Vec<f64> {
         let mut theta = vec![0.0; self.margins * self.q];
@@ -485,44 +565,65 @@ impl Problem<'_> {
         let offset = usize::from(self.reference);
         grad.fill(0.0);
         hess.fill(0.0);
-        let mut a = vec![0.0; q];
-        let mut m = vec![0.0; k + offset];
+        // Per chunk: margins then probabilities (one column per free margin), residuals, a
+        // Hessian block's row weights, and those times one standardized column.
+        let (mut p, mut residual) = (vec![0.0; k * CHUNK], vec![0.0; k * CHUNK]);
+        let (mut h, mut hz) = (vec![0.0; CHUNK], vec![0.0; CHUNK]);
+        let mut pi = vec![0.0; k];
+        let mut scratch = Vec::new();
         let mut loss = 0.0;
-        for ((xi, &label), &weight) in
-            self.x.rows().into_iter().zip(&self.labels).zip(&self.weights)
-        {
-            if weight == 0.0 {
-                continue;
-            }
-            for (((a, &j), s), sc) in
-                a.iter_mut().zip(&self.active).zip(&self.shift).zip(&self.scale)
-            {
-                *a = (xi[j] - s) / sc;
-            }
-            if self.intercept {
-                a[q - 1] = 1.0;
-            }
-            // The reference margin is 0; the slot held a probability since the last row.
-            m[0] = 0.0;
-            for (c, mc) in m[offset..].iter_mut().enumerate() {
-                *mc = theta[c * q..(c + 1) * q].iter().zip(&a).map(|(t, v)| t * v).sum();
-            }
-            let (lse, _) = log_sum_exp(&m);
-            loss += weight * (lse - m[label]);
-            // m becomes the probabilities of the free margins.
-            m.iter_mut().for_each(|v| *v = (*v - lse).exp());
-            let pi = &m[offset..];
+        for lo in (0..self.labels.len()).step_by(CHUNK) {
+            let len = CHUNK.min(self.labels.len() - lo);
+            let z: &[f64] = match &self.z {
+                Some(z) => &z[lo * q..(lo + len) * q],
+                None => {
+                    scratch.resize(len * q, 0.0);
+                    self.standardize(lo, len, &mut scratch);
+                    &scratch
+                }
+            };
+            let column = |j: usize| &z[j * len..(j + 1) * len];
             for c in 0..k {
-                let residual = weight * (pi[c] - f64::from(u8::from(label == c + offset)));
-                grad[c * q..(c + 1) * q].iter_mut().zip(&a).for_each(|(g, v)| *g += residual * v);
+                let m = &mut p[c * CHUNK..c * CHUNK + len];
+                m.fill(0.0);
+                for j in 0..q {
+                    let t = theta[c * q + j];
+                    m.iter_mut().zip(column(j)).for_each(|(m, v)| *m += t * v);
+                }
+            }
+            for i in 0..len {
+                let (label, weight) = (self.labels[lo + i], self.weights[lo + i]);
+                (0..k).for_each(|c| pi[c] = p[c * CHUNK + i]);
+                if weight != 0.0 {
+                    loss += weight * self.probabilities(&mut pi, label);
+                }
+                for c in 0..k {
+                    // A row of weight 0 takes no part: residual and Hessian weights 0.
+                    p[c * CHUNK + i] = if weight == 0.0 { 0.0 } else { pi[c] };
+                    residual[c * CHUNK + i] =
+                        weight * (pi[c] - f64::from(u8::from(label == c + offset)));
+                }
+            }
+            for c in 0..k {
+                let r = &residual[c * CHUNK..c * CHUNK + len];
+                (0..q).for_each(|j| grad[c * q + j] += dot(r, column(j)));
                 for d in c..k {
-                    let w = weight * if c == d { pi[c] * (1.0 - pi[c]) } else { -pi[c] * pi[d] };
+                    for i in 0..len {
+                        let (pc, pd) = (p[c * CHUNK + i], p[d * CHUNK + i]);
+                        let w = self.weights[lo + i];
+                        h[i] = w * if c == d { pc * (1.0 - pc) } else { -pc * pd };
+                    }
                     // Upper triangle only (mirrored below): diagonal blocks from column r on.
                     for r in 0..q {
-                        let (wr, from) = (w * a[r], if c == d { r } else { 0 });
+                        hz[..len]
+                            .iter_mut()
+                            .zip(&h)
+                            .zip(column(r))
+                            .for_each(|((o, w), v)| *o = w * v);
                         let start = (c * q + r) * dim + d * q;
-                        let row = &mut hess[start + from..start + q];
-                        row.iter_mut().zip(&a[from..]).for_each(|(h, v)| *h += wr * v);
+                        for col in (if c == d { r } else { 0 })..q {
+                            hess[start + col] += dot(&hz[..len], column(col));
+                        }
                     }
                 }
             }
@@ -558,5 +659,34 @@ impl Problem<'_> {
             }
         }
         f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array1, Array2};
+
+    #[test]
+    fn standardizing_each_pass_gives_the_bits_of_a_held_copy() {
+        // Three classes, weights (some 0), and chunks of CHUNK rows and a shorter last one.
+        let n = 2 * CHUNK + 37;
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let x = Array2::from_shape_fn((n, 4), |(i, j)| next() * (j + 1) as f64 + (i % 3) as f64);
+        let y = Array1::from_shape_fn(n, |i| ((i % 3) as f64 + next()).floor().min(2.0));
+        let w = Array1::from_shape_fn(n, |i| if i % 11 == 0 { 0.0 } else { 0.5 + next() });
+        for (reg, alpha) in [(0.0, 0.0), (0.05, 0.5)] {
+            let params =
+                LogisticParams { reg_param: reg, elastic_net_param: alpha, ..Default::default() };
+            let held =
+                fit_standardizing(x.view(), y.view(), Some(w.view()), &params, usize::MAX).unwrap();
+            let each = fit_standardizing(x.view(), y.view(), Some(w.view()), &params, 0).unwrap();
+            assert_eq!(held.coefficients.len(), 3);
+            assert_eq!(held, each, "regParam {reg}, elasticNetParam {alpha}");
+        }
     }
 }
