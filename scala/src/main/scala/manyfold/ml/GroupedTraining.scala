@@ -10,7 +10,17 @@ import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.{Column, DataFrame, Row}
 import org.apache.spark.sql.catalyst.{CatalystTypeConverters, InternalRow}
 import org.apache.spark.sql.catalyst.expressions.UnsafeRow
-import org.apache.spark.sql.types.{DataType, DoubleType, StructType}
+import org.apache.spark.sql.types.{
+  ByteType,
+  DataType,
+  DateType,
+  DoubleType,
+  IntegerType,
+  LongType,
+  ShortType,
+  StructType,
+  TimestampType
+}
 import org.apache.spark.sql.manyfold.SparkShim
 
 /**
@@ -29,21 +39,91 @@ private[manyfold] object GroupedTraining {
 
   /**
    * A task's group ids: each distinct key (an UnsafeRow, copied when first seen) gets the next id,
-   * in order of first appearance.
+   * in order of first appearance. With `keyTypes` of one integral column (byte, short, int, long,
+   * date or timestamp), keys are told apart by that value in a map of primitives, and [[ofRow]]
+   * reads it from the row without projecting a key row first.
    */
-  final class GroupIds {
+  final class GroupIds(keyTypes: Seq[DataType] = Nil) {
     private val ids = new java.util.HashMap[UnsafeRow, Integer]
     private val keys = ArrayBuffer.empty[UnsafeRow]
+    private lazy val keyOf = Schemas.projection(keyTypes)
+    // The integral key's value in `row` at column 0; null when the key is not one integral column.
+    private val valueOf: InternalRow => Long = keyTypes match {
+      case Seq(LongType | TimestampType) => _.getLong(0)
+      case Seq(IntegerType | DateType) => _.getInt(0).toLong
+      case Seq(ShortType) => _.getShort(0).toLong
+      case Seq(ByteType) => _.getByte(0).toLong
+      case _ => null
+    }
+    // Open addressing on the integral value: `slots` holds id + 1 (0: empty), `values` the value.
+    private var slots = new Array[Int](if (valueOf == null) 0 else 1024)
+    private var values = new Array[Long](slots.length)
+    private var nullId = -1
 
-    /** The id of `key`, a new one if it was not seen since the last [[clear]]. */
-    def apply(key: UnsafeRow): Int = {
-      val known = ids.get(key)
-      if (known != null) known.intValue
+    /** The id of `key` (a row of the key columns), a new one if it was not seen since [[clear]]. */
+    def apply(key: UnsafeRow): Int =
+      if (valueOf != null) integral(key, key)
       else {
-        val copy = key.copy()
-        ids.put(copy, keys.length)
-        keys += copy
-        keys.length - 1
+        val known = ids.get(key)
+        if (known != null) known.intValue
+        else {
+          val copy = key.copy()
+          ids.put(copy, keys.length)
+          keys += copy
+          keys.length - 1
+        }
+      }
+
+    /** The id of the key in `row`'s first columns (a row of the task's input). */
+    def ofRow(row: InternalRow): Int =
+      if (valueOf != null) integral(row, null) else apply(keyOf(row))
+
+    private def integral(row: InternalRow, key: UnsafeRow): Int =
+      if (row.isNullAt(0)) {
+        if (nullId < 0) nullId = add(row, key)
+        nullId
+      } else {
+        val v = valueOf(row)
+        val mask = slots.length - 1
+        var at = home(v, mask)
+        while (slots(at) != 0 && values(at) != v) at = (at + 1) & mask
+        if (slots(at) != 0) slots(at) - 1
+        else {
+          val id = add(row, key)
+          slots(at) = id + 1
+          values(at) = v
+          if (2 * keys.length > slots.length) grow()
+          id
+        }
+      }
+
+    /** The first slot to try for `v` (all its bits mixed, as in MurmurHash3's finalizer). */
+    private def home(v: Long, mask: Int): Int = {
+      var h = (v ^ (v >>> 33)) * 0xff51afd7ed558ccdL
+      h = (h ^ (h >>> 33)) * 0xc4ceb9fe1a85ec53L
+      (h ^ (h >>> 33)).toInt & mask
+    }
+
+    private def add(row: InternalRow, key: UnsafeRow): Int = {
+      keys += (if (key != null) key.copy() else keyOf(row).copy())
+      keys.length - 1
+    }
+
+    private def grow(): Unit = {
+      val (oldSlots, oldValues) = (slots, values)
+      slots = new Array[Int](2 * oldSlots.length)
+      values = new Array[Long](slots.length)
+      val mask = slots.length - 1
+      var i = 0
+      while (i < oldSlots.length) {
+        if (oldSlots(i) != 0) {
+          val v = oldValues(i)
+          var at = home(v, mask)
+          while (slots(at) != 0) at = (at + 1) & mask
+          slots(at) = oldSlots(i)
+          values(at) = v
+        }
+        i += 1
       }
     }
 
@@ -52,7 +132,12 @@ private[manyfold] object GroupedTraining {
 
     def size: Int = keys.length
 
-    def clear(): Unit = { ids.clear(); keys.clear() }
+    def clear(): Unit = {
+      ids.clear()
+      keys.clear()
+      java.util.Arrays.fill(slots, 0)
+      nullId = -1
+    }
   }
 
   /** One group's outcome; `key` holds the group column values (Spark's internal form). */
@@ -299,7 +384,7 @@ private[manyfold] object GroupedTraining {
     Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
     val threads = Option(TaskContext.get).map(_.cpus()).getOrElse(1)
 
-    val ids = new GroupIds
+    val ids = new GroupIds(plan.keyTypes)
     var counts = new Array[Long](64) // group id -> rows seen
     // The statistics path: rows whose last column holds a statistics partial (group key, bytes).
     val partials = new StatsTraining.Partials
@@ -316,7 +401,7 @@ private[manyfold] object GroupedTraining {
         if (statsMinRows > 0 && !row.isNullAt(row.numFields - 1)) {
           partials.add(keyOf(row).copy(), row.getBinary(row.numFields - 1))
         } else {
-          val id = ids(keyOf(row))
+          val id = ids.ofRow(row)
           if (id == counts.length) counts = java.util.Arrays.copyOf(counts, 2 * id)
           counts(id) += 1
           if (counts(id) - 1 <= plan.maxRowsPerGroup) {

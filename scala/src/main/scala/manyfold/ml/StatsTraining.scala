@@ -173,10 +173,11 @@ private[manyfold] object StatsTraining {
     var closed = false
     def close(): Unit = if (!closed) { closed = true; batch.close() }
     Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
-    val ids = new GroupedTraining.GroupIds
+    val ids = new GroupedTraining.GroupIds(plan.keyTypes)
     var counts = new Array[Long](64) // task group id -> rows seen
     val kept = new KeptRows(width)
-    val batchIds = new GroupedTraining.GroupIds // per training batch, as accumulateStats numbers
+    // Per training batch, as accumulateStats numbers.
+    val batchIds = new GroupedTraining.GroupIds(plan.keyTypes)
     val partials = ArrayBuffer.empty[(Int, InternalRow)]
 
     def flush(): Unit = if (batch.numRows > 0) {
@@ -197,8 +198,8 @@ private[manyfold] object StatsTraining {
       batchIds.clear()
     }
 
-    def toBatch(key: UnsafeRow, row: InternalRow): Unit = {
-      GroupedTraining.writeRow(plan, row, k, batch, batch.addRow(batchIds(key)))
+    def toBatch(row: InternalRow): Unit = {
+      GroupedTraining.writeRow(plan, row, k, batch, batch.addRow(batchIds.ofRow(row)))
       if (batch.numRows >= batchRows) flush()
     }
 
@@ -209,13 +210,12 @@ private[manyfold] object StatsTraining {
     var passing = false
 
     def add(row: InternalRow): Unit = {
-      val key = keyOf(row)
-      val id = ids(key)
+      val id = ids.ofRow(row)
       if (id == counts.length) {
         counts = java.util.Arrays.copyOf(counts, 2 * id)
         partitionOf = java.util.Arrays.copyOf(partitionOf, 2 * id)
       }
-      if (counts(id) == 0) partitionOf(id) = Math.floorMod(key.hashCode, numPartitions)
+      if (counts(id) == 0) partitionOf(id) = Math.floorMod(ids.key(id).hashCode, numPartitions)
       counts(id) += 1
       if (counts(id) < minRows) {
         kept.add(
@@ -226,8 +226,8 @@ private[manyfold] object StatsTraining {
           }
         )
       } else {
-        if (counts(id) == minRows) kept.take(id)(r => toBatch(key, r))
-        toBatch(key, row)
+        if (counts(id) == minRows) kept.take(id)(r => toBatch(r))
+        toBatch(row)
       }
       seen += 1
       if (seen == probeRows && seen * PassThroughFactor < ids.size * minRows) passing = true
