@@ -10,17 +10,7 @@ import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.{Column, DataFrame, Row}
 import org.apache.spark.sql.catalyst.{CatalystTypeConverters, InternalRow}
 import org.apache.spark.sql.catalyst.expressions.UnsafeRow
-import org.apache.spark.sql.types.{
-  ByteType,
-  DataType,
-  DateType,
-  DoubleType,
-  IntegerType,
-  LongType,
-  ShortType,
-  StructType,
-  TimestampType
-}
+import org.apache.spark.sql.types.{DataType, DoubleType, StructType}
 import org.apache.spark.sql.manyfold.SparkShim
 
 /**
@@ -47,14 +37,8 @@ private[manyfold] object GroupedTraining {
     private val ids = new java.util.HashMap[UnsafeRow, Integer]
     private val keys = ArrayBuffer.empty[UnsafeRow]
     private lazy val keyOf = Schemas.projection(keyTypes)
-    // The integral key's value in `row` at column 0; null when the key is not one integral column.
-    private val valueOf: InternalRow => Long = keyTypes match {
-      case Seq(LongType | TimestampType) => _.getLong(0)
-      case Seq(IntegerType | DateType) => _.getInt(0).toLong
-      case Seq(ShortType) => _.getShort(0).toLong
-      case Seq(ByteType) => _.getByte(0).toLong
-      case _ => null
-    }
+    // The integral key's value in a row; null when the key is not one integral column.
+    private val valueOf: InternalRow => Long = Schemas.integralKey(keyTypes).orNull
     // Open addressing on the integral value: `slots` holds id + 1 (0: empty), `values` the value.
     private var slots = new Array[Int](if (valueOf == null) 0 else 1024)
     private var values = new Array[Long](slots.length)

@@ -17,13 +17,15 @@ import org.apache.spark.sql.vectorized.ColumnVector
 import org.apache.spark.sql.types.{
   ByteType,
   DataType,
+  DateType,
   DoubleType,
   FloatType,
   IntegerType,
   LongType,
   ShortType,
   StructField,
-  StructType
+  StructType,
+  TimestampType
 }
 
 /**
@@ -228,8 +230,8 @@ private[manyfold] object NativePrediction {
     // (looked up as a primitive long), with models that are not a shuffled partition's.
     override def readsColumns(types: Seq[DataType]): Boolean = {
       val k = plan.keyTypes.length
-      val keysOk = k == 0 || (k == 1 && KeyIndex.integral(types.head) && types.head ==
-        plan.keyTypes.head && !models.isInstanceOf[PartitionModels])
+      val keysOk = k == 0 || (k == 1 && Schemas.integralKey(types.take(1)).isDefined &&
+        types.head == plan.keyTypes.head && !models.isInstanceOf[PartitionModels])
       plan.layout.vectorColumn.isEmpty && keysOk && types.drop(k).forall(BatchEval.numeric)
     }
   }
@@ -272,20 +274,18 @@ private[manyfold] object NativePrediction {
   }
 
   private object KeyIndex {
-    def integral(t: DataType): Boolean =
-      t == LongType || t == IntegerType || t == ShortType || t == ByteType
 
     /** The index of `keys` (the i-th key -> model i). */
     def apply(keyTypes: Seq[DataType], keys: Iterator[UnsafeRow]): KeyIndex =
-      keyTypes match {
-        case Seq(t) if integral(t) =>
+      Schemas.integralKey(keyTypes) match {
+        case Some(read) =>
           val map = new mutable.LongMap[Int]()
           var nullModel = -1
           keys.zipWithIndex.foreach { case (key, i) =>
-            if (key.isNullAt(0)) nullModel = i else map.update(LongKeys.read(t, key), i)
+            if (key.isNullAt(0)) nullModel = i else map.update(read(key), i)
           }
-          new LongKeys(t, map, nullModel)
-        case _ =>
+          new LongKeys(keyTypes.head, read, map, nullModel)
+        case None =>
           val map = new java.util.HashMap[UnsafeRow, Integer]()
           keys.zipWithIndex.foreach { case (key, i) => map.put(key, i) }
           new RowKeys(map)
@@ -304,10 +304,14 @@ private[manyfold] object NativePrediction {
       )
   }
 
-  private final class LongKeys(t: DataType, map: mutable.LongMap[Int], nullModel: Int)
-      extends KeyIndex {
+  private final class LongKeys(
+      t: DataType,
+      read: InternalRow => Long,
+      map: mutable.LongMap[Int],
+      nullModel: Int
+  ) extends KeyIndex {
     override def lookup(keyOf: UnsafeProjection): InternalRow => Int = { row =>
-      if (row.isNullAt(0)) nullModel else map.getOrElse(LongKeys.read(t, row), -1)
+      if (row.isNullAt(0)) nullModel else map.getOrElse(read(row), -1)
     }
 
     override def lookupColumn(c: ColumnVector, i: Int): Int =
@@ -315,22 +319,13 @@ private[manyfold] object NativePrediction {
       else
         map.getOrElse(
           t match {
-            case LongType => c.getLong(i)
-            case IntegerType => c.getInt(i).toLong
+            case LongType | TimestampType => c.getLong(i)
+            case IntegerType | DateType => c.getInt(i).toLong
             case ShortType => c.getShort(i).toLong
             case _ => c.getByte(i).toLong
           },
           -1
         )
-  }
-
-  private object LongKeys {
-    def read(t: DataType, row: InternalRow): Long = t match {
-      case LongType => row.getLong(0)
-      case IntegerType => row.getInt(0).toLong
-      case ShortType => row.getShort(0).toLong
-      case _ => row.getByte(0).toLong
-    }
   }
 
   private final class Evaluator(plan: Plan, models: Models) extends BatchEvaluator {

@@ -2,6 +2,7 @@ package manyfold.ml
 
 import org.apache.spark.ml.linalg.SQLDataTypes
 import org.apache.spark.sql.Column
+import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.{BoundReference, Expression, UnsafeProjection}
 import org.apache.spark.sql.functions.col
 import org.apache.spark.sql.types._
@@ -23,6 +24,19 @@ private[manyfold] object Schemas {
     UnsafeProjection.create(types.zipWithIndex.map { case (t, i) =>
       BoundReference(from + i, t, nullable = true): Expression
     })
+
+  /**
+   * For one group key column of an integral type (byte, short, int, long, date or timestamp): its
+   * value in column 0 of a row, as a long, to look keys up in a map of primitives; None for other
+   * keys (looked up as UnsafeRows).
+   */
+  def integralKey(keyTypes: Seq[DataType]): Option[InternalRow => Long] = keyTypes match {
+    case Seq(LongType | TimestampType) => Some(_.getLong(0))
+    case Seq(IntegerType | DateType) => Some(_.getInt(0).toLong)
+    case Seq(ShortType) => Some(_.getShort(0).toLong)
+    case Seq(ByteType) => Some(_.getByte(0).toLong)
+    case _ => None
+  }
 
   def field(schema: StructType, name: String, role: String): StructField =
     schema.fields.find(_.name == name).getOrElse {

@@ -9,7 +9,7 @@ import org.apache.spark.ml.feature.VectorAssembler
 import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.sql.{AnalysisException, DataFrame, Row}
 import org.apache.spark.sql.execution.adaptive.AdaptiveSparkPlanExec
-import org.apache.spark.sql.functions.{col, lit, when}
+import org.apache.spark.sql.functions.{col, date_add, lit, when}
 import org.apache.spark.sql.manyfold.{BatchEvalExec, SparkShim}
 import org.scalatest.funsuite.AnyFunSuite
 
@@ -296,5 +296,38 @@ class PredictionSqlSuite extends AnyFunSuite with SharedSpark {
       assert(byRow(grouped.transform(intKeys), "prediction") == got)
       assert(!predictOperator(grouped.transform(scored)).supportsColumnar)
     } finally cached.unpersist()
+  }
+
+  test("one date or timestamp group key: a primitive lookup, in rows and Parquet columns") {
+    // Each store on its own day (store 3: a null day), so each keying has the same groups.
+    val df = sales(4, 60)
+      .withColumn("a", col("price"))
+      .withColumn(
+        "day",
+        when(col("store") === 3L, lit(null))
+          .otherwise(date_add(lit("2024-02-27").cast("date"), col("store").cast("int")))
+      )
+      .withColumn("ts", col("day").cast("timestamp"))
+    val byStore =
+      Grouped(new LinearRegression().setInputCols("price", "promo").setLabelCol("sales"))
+        .setGroupCols("store")
+        .fit(df)
+    val expected = byRow(byStore.transform(df), "prediction")
+    assert(expected.values.forall(_.head != null))
+    // Parquet is read as columns (Spark's cache keeps date and timestamp columns as rows).
+    val dir = java.nio.file.Files.createTempDirectory("manyfold-dates").resolve("t").toString
+    df.write.parquet(dir)
+    val parquet = spark.read.parquet(dir)
+    for (key <- Seq("day", "ts")) {
+      val grouped =
+        Grouped(new LinearRegression().setInputCols("price", "promo").setLabelCol("sales"))
+          .setGroupCols(key)
+          .fit(df)
+      assert(grouped.numGroups == 4, key)
+      val out = grouped.transform(parquet.select("store", "price", "promo", "a", key))
+      assert(predictOperator(out).supportsColumnar, SparkShim.queryExecution(out).executedPlan)
+      assert(byRow(out, "prediction") == expected, key)
+      assert(byRow(grouped.transform(df), "prediction") == expected, key)
+    }
   }
 }
