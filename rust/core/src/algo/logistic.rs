@@ -440,7 +440,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// The most values of a standardized copy of a group's rows (64 MB): larger groups are
-/// standardized row by row in every pass instead of held twice.
+/// standardized chunk by chunk in every pass instead of held twice.
 const STANDARDIZED_MAX: usize = 8 << 20;
 
 /// One group's data on the standardized scale, and the objective described in the module doc.
