@@ -1,5 +1,6 @@
 package manyfold.ml
 
+import scala.collection.mutable
 import scala.collection.mutable.ArrayBuffer
 
 import manyfold.arrow.{ArrowBatches, BatchBuilder, BatchColumn, FeatureLayout, GroupResult}
@@ -30,8 +31,8 @@ private[manyfold] object GroupedTraining {
   /**
    * A task's group ids: each distinct key (an UnsafeRow, copied when first seen) gets the next id,
    * in order of first appearance. With `keyTypes` of one integral column (byte, short, int, long,
-   * date or timestamp), keys are told apart by that value in a map of primitives, and [[ofRow]]
-   * reads it from the row without projecting a key row first.
+   * date or timestamp), keys are told apart by that value in a `LongMap`, and [[ofRow]] reads it
+   * from the row without projecting a key row first.
    */
   final class GroupIds(keyTypes: Seq[DataType] = Nil) {
     private val ids = new java.util.HashMap[UnsafeRow, Integer]
@@ -39,9 +40,8 @@ private[manyfold] object GroupedTraining {
     private lazy val keyOf = Schemas.projection(keyTypes)
     // The integral key's value in a row; null when the key is not one integral column.
     private val valueOf: InternalRow => Long = Schemas.integralKey(keyTypes).orNull
-    // Open addressing on the integral value: `slots` holds id + 1 (0: empty), `values` the value.
-    private var slots = new Array[Int](if (valueOf == null) 0 else 1024)
-    private var values = new Array[Long](slots.length)
+    // Ids by the integral key's value (as prediction's key index looks models up).
+    private val byValue = if (valueOf == null) null else new mutable.LongMap[Int]()
     private var nullId = -1
 
     /** The id of `key` (a row of the key columns), a new one if it was not seen since [[clear]]. */
@@ -68,47 +68,18 @@ private[manyfold] object GroupedTraining {
         nullId
       } else {
         val v = valueOf(row)
-        val mask = slots.length - 1
-        var at = home(v, mask)
-        while (slots(at) != 0 && values(at) != v) at = (at + 1) & mask
-        if (slots(at) != 0) slots(at) - 1
+        val known = byValue.getOrElse(v, -1)
+        if (known >= 0) known
         else {
           val id = add(row, key)
-          slots(at) = id + 1
-          values(at) = v
-          if (2 * keys.length > slots.length) grow()
+          byValue.update(v, id)
           id
         }
       }
 
-    /** The first slot to try for `v` (all its bits mixed, as in MurmurHash3's finalizer). */
-    private def home(v: Long, mask: Int): Int = {
-      var h = (v ^ (v >>> 33)) * 0xff51afd7ed558ccdL
-      h = (h ^ (h >>> 33)) * 0xc4ceb9fe1a85ec53L
-      (h ^ (h >>> 33)).toInt & mask
-    }
-
     private def add(row: InternalRow, key: UnsafeRow): Int = {
       keys += (if (key != null) key.copy() else keyOf(row).copy())
       keys.length - 1
-    }
-
-    private def grow(): Unit = {
-      val (oldSlots, oldValues) = (slots, values)
-      slots = new Array[Int](2 * oldSlots.length)
-      values = new Array[Long](slots.length)
-      val mask = slots.length - 1
-      var i = 0
-      while (i < oldSlots.length) {
-        if (oldSlots(i) != 0) {
-          val v = oldValues(i)
-          var at = home(v, mask)
-          while (slots(at) != 0) at = (at + 1) & mask
-          slots(at) = oldSlots(i)
-          values(at) = v
-        }
-        i += 1
-      }
     }
 
     /** The key of group `id`. */
@@ -119,7 +90,7 @@ private[manyfold] object GroupedTraining {
     def clear(): Unit = {
       ids.clear()
       keys.clear()
-      java.util.Arrays.fill(slots, 0)
+      if (byValue != null) byValue.clear()
       nullId = -1
     }
   }
