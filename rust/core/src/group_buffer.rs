@@ -176,6 +176,19 @@ impl GroupBuffer {
         self.append(&batch)
     }
 
+    /// Appends one chunk whose `group` column holds indices into `ids` (a packed shuffle record's
+    /// own numbering of its groups): row `r` goes to the buffer's group `ids[group[r]]`. Nothing of
+    /// `chunk` is kept.
+    ///
+    /// # Errors
+    /// As [`GroupBuffer::append_ipc`], and `Schema` for a `group` value outside `ids`.
+    pub fn append_ipc_mapped(&mut self, chunk: Buffer, ids: &[i32]) -> Result<()> {
+        let mut batch = TrainBatch::from_ipc_with_groups(chunk, |_| ids.len())?;
+        let mapped: Vec<i32> = batch.groups.values().iter().map(|&g| ids[g as usize]).collect();
+        batch.groups = Int32Array::from(mapped);
+        self.append(&batch)
+    }
+
     /// Appends one decoded chunk. Group ids must be below the ids seen so far plus the chunk's
     /// rows.
     ///

@@ -228,3 +228,56 @@ fn chunks_of_other_columns_bad_ids_and_a_second_training_are_refused() {
     b.append_ipc(unlabelled.buffer()).unwrap();
     assert!(matches!(b.train_ipc(&trainer, 1), Err(Error::Schema { .. })));
 }
+
+/// Chunks numbered as packed shuffle records number them: each chunk's `group` column counts
+/// its own groups from 0 in order of first appearance, and a map (`local -> buffer id`, buffer
+/// ids in order of first appearance over all chunks) comes with it.
+#[test]
+fn chunks_with_their_own_group_numbering_train_as_one_batch_does() {
+    let c = data(false);
+    let trainer = Trainer::new("linear", "{}").unwrap();
+    let expected = outcomes(&train_ipc(&trainer, OPTIONS, c.buffer()).unwrap(), None);
+    let mut order: Vec<usize> = (0..c.rows()).collect();
+    Mix(21).shuffle(&mut order);
+    let original = c.group.clone().unwrap();
+    let mut buffer = GroupBuffer::new(MAX).unwrap();
+    let mut buffer_ids: Vec<i32> = Vec::new(); // buffer id -> original group
+    for rows in order.chunks(13) {
+        let mut chunk = c.select(rows);
+        let mut local: Vec<i32> = Vec::new(); // local id -> original group
+        for g in chunk.group.as_mut().unwrap().iter_mut() {
+            let at = local.iter().position(|o| o == g).unwrap_or_else(|| {
+                local.push(*g);
+                local.len() - 1
+            });
+            *g = at as i32;
+        }
+        let map: Vec<i32> = local
+            .iter()
+            .map(|o| {
+                let at = buffer_ids.iter().position(|b| b == o).unwrap_or_else(|| {
+                    buffer_ids.push(*o);
+                    buffer_ids.len() - 1
+                });
+                at as i32
+            })
+            .collect();
+        buffer.append_ipc_mapped(chunk.buffer(), &map).unwrap();
+    }
+    assert_eq!(buffer_ids.len(), 6);
+    assert!(original.iter().all(|g| buffer_ids.contains(g)));
+    let got = outcomes(&buffer.train_ipc(&trainer, 2).unwrap(), Some(&buffer_ids));
+    assert_eq!(got, expected);
+
+    // A local id outside the map, a negative buffer id, and one past the ids a chunk may add are
+    // refused, and the buffer keeps nothing of those chunks.
+    let mut b = GroupBuffer::new(MAX).unwrap();
+    let two = Columns { group: Some(vec![0, 1]), ..c.select(&[0, 1]) };
+    for map in [&[0][..], &[0, -1], &[0, 2]] {
+        let e = b.append_ipc_mapped(two.buffer(), map).unwrap_err();
+        assert!(matches!(e, Error::Schema { .. }), "{map:?}: {e}");
+        assert_eq!(b.num_groups(), 0, "{map:?}");
+    }
+    b.append_ipc_mapped(two.buffer(), &[1, 0]).unwrap();
+    assert_eq!(b.num_groups(), 2);
+}

@@ -384,12 +384,18 @@ pub extern "system" fn Java_manyfold_jni_NativeApi_appendGroupRows<'local>(
     _this: JObject<'local>,
     handle: jlong,
     batch: JByteBuffer<'local>,
+    group_ids: JIntArray<'local>,
 ) {
     bridge(&mut env, |env| {
+        if group_ids.is_null() {
+            return Err(Error::invalid_param("groupIds", "must not be null").into());
+        }
         let buffer = GROUP_BUFFERS.get(handle)?;
+        let mut ids = vec![0; group_ids.len(env)?];
+        group_ids.get_region(env, 0, &mut ids)?;
         // SAFETY: see `direct_bytes`; the buffer copies the chunk's values and keeps nothing of it.
         let batch = unsafe { direct_bytes(env, &batch, "batch")? };
-        lock_buffer(&buffer).append_ipc(batch)?;
+        lock_buffer(&buffer).append_ipc_mapped(batch, &ids)?;
         Ok(())
     })
 }

@@ -19,6 +19,9 @@ final class IpcBuffer private[arrow] (buf: ArrowBuf, val size: Long) extends Aut
   /** The stream's bytes as a direct ByteBuffer; valid until [[close]]. */
   def byteBuffer: ByteBuffer = buf.nioBuffer(0, size.toInt)
 
+  /** Copies the stream's bytes into `target` from `offset` on. */
+  def copyTo(target: Array[Byte], offset: Int): Unit = buf.getBytes(0, target, offset, size.toInt)
+
   def toArray: Array[Byte] = {
     val out = new Array[Byte](size.toInt)
     buf.getBytes(0, out)

@@ -88,7 +88,11 @@ final class NativeApi private () {
       minRows: Long,
       partials: java.nio.ByteBuffer
   ): Array[Byte]
-  @native def appendGroupRows(handle: Long, batch: java.nio.ByteBuffer): Unit
+  @native def appendGroupRows(
+      handle: Long,
+      batch: java.nio.ByteBuffer,
+      groupIds: Array[Int]
+  ): Unit
   @native def trainGroupBuffer(
       handle: Long,
       algorithm: String,

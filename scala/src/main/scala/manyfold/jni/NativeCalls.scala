@@ -120,9 +120,14 @@ object NativeCalls {
     handle
   }
 
-  private[manyfold] def appendGroupRows(handle: Long, batch: ByteBuffer): Unit = {
+  /** Appends a batch whose `group` column numbers its own groups: `groupIds` maps them. */
+  private[manyfold] def appendGroupRows(
+      handle: Long,
+      batch: ByteBuffer,
+      groupIds: Array[Int]
+  ): Unit = {
     appendGroupRowsCount.incrementAndGet()
-    NativeApi.get.appendGroupRows(handle, batch)
+    NativeApi.get.appendGroupRows(handle, batch, groupIds)
   }
 
   private[manyfold] def trainGroupBuffer(

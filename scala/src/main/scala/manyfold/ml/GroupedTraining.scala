@@ -160,22 +160,15 @@ private[manyfold] object GroupedTraining {
   ): RDD[Trained] = {
     val keyFields = groupCols.map(c => Schemas.field(df.schema, c, "group"))
     val (selected, plan0) = select(df, groupCols, estimator, extras, checkEmpty = false)
-    val keys = groupCols.map(Schemas.column)
-    if (StatsTraining.enabled(df, estimator, extras)) {
-      val plan = plan0.copy(keyTypes = keyFields.map(_.dataType), maxRowsPerGroup = maxRowsPerGroup)
-      val parts = if (numPartitions > 0) numPartitions else autoPartitions(selected)
-      val minRows = StatsTraining.minRows(df, plan.layout.size)
-      return StatsTraining.train(selected, keyFields, plan, parts, minRows)
-    }
-    val shuffled =
-      if (keys.isEmpty) selected.repartition(1)
-      else if (numPartitions > 0) selected.repartition(numPartitions, keys: _*)
-      else selected.repartition(autoPartitions(selected), keys: _*)
     val plan = plan0.copy(keyTypes = keyFields.map(_.dataType), maxRowsPerGroup = maxRowsPerGroup)
-    // With adaptive execution, toRdd already runs the shuffle (as its own job).
-    rethrowInvalidInput(SparkShim.queryExecution(shuffled).toRdd).mapPartitions(rows =>
-      trainPartition(plan, rows)
-    )
+    val minRows =
+      if (StatsTraining.enabled(df, estimator, extras)) StatsTraining.minRows(df, plan.layout.size)
+      else 0L
+    val parts =
+      if (groupCols.isEmpty) 1
+      else if (numPartitions > 0) numPartitions
+      else autoPartitions(selected)
+    GroupShuffle.train(selected, plan, parts, minRows)
   }
 
   /**
@@ -306,66 +299,64 @@ private[manyfold] object GroupedTraining {
     }
 
   /**
-   * Trains the groups of one partition, whose rows are (key columns..., [label], [weight], [time],
-   * [fold], features...) in any order. Each distinct key gets a per-task group id (in order of
-   * first appearance); rows are written into Arrow in chunks of `plan.batchRows` whose `group`
-   * column holds those ids, and each chunk is handed to a native group buffer, which copies its
-   * values into per-group columns, so that only one chunk lives on the JVM side. When the rows end,
-   * one native call trains (or searches) every group; the buffer is freed after it. A group's rows
-   * arrive in no fixed order, which does not matter: the native side fits them in a canonical
-   * order.
+   * Trains the groups of one reduce partition from its [[GroupShuffle]] records, in any order. Each
+   * distinct key gets a per-task group id (in order of first appearance); each record's rows batch
+   * goes to a native group buffer as it is, with its own group numbers mapped to those ids, and the
+   * buffer copies its values into per-group columns. When the records end, one native call trains
+   * (or searches, or with `statsMinRows` > 0 solves with the statistics partials) every group; the
+   * buffer is freed after it. A group's rows arrive in no fixed order, which does not matter: the
+   * native side fits them in a canonical order.
    *
-   * A group over `plan.maxRowsPerGroup` rows fails: its first row over the limit is still sent (the
-   * buffer then frees the group's rows and keeps none of it), later ones are only counted.
+   * A group over `plan.maxRowsPerGroup` rows fails: the buffer frees its rows when it goes over and
+   * keeps none of the later ones.
    */
   def trainPartition(
       plan: Plan,
-      rows: Iterator[InternalRow],
+      records: Iterator[InternalRow],
       statsMinRows: Long = 0
   ): Iterator[Trained] = {
-    if (!rows.hasNext) return Iterator.empty
-    val k = plan.keyTypes.length
-    val keyOf = Schemas.projection(plan.keyTypes)
-    val batch = plan.newBatch()
+    if (!records.hasNext) return Iterator.empty
+    val direct = new GroupShuffle.DirectRows
     val handle =
       try NativeCalls.openGroupBuffer(plan.maxRowsPerGroup)
-      catch { case e: Throwable => batch.close(); throw e }
+      catch { case e: Throwable => direct.close(); throw e }
     var closed = false
     def close(): Unit = if (!closed) {
       closed = true
       try NativeCalls.closeGroupBuffer(handle)
-      finally batch.close()
+      finally direct.close()
     }
     Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
     val threads = Option(TaskContext.get).map(_.cpus()).getOrElse(1)
 
     val ids = new GroupIds(plan.keyTypes)
-    var counts = new Array[Long](64) // group id -> rows seen
-    // The statistics path: rows whose last column holds a statistics partial (group key, bytes).
+    var counts = new Array[Long](64) // group id -> rows received
     val partials = new StatsTraining.Partials
-
-    def append(): Unit = if (batch.numRows > 0) {
-      val ipc = batch.writeIpc()
-      batch.clear()
-      try NativeCalls.appendGroupRows(handle, ipc.byteBuffer)
-      finally ipc.close()
-    }
+    val view = new UnsafeRow(plan.keyTypes.length)
+    var numbers = new Array[Int](64) // a record's group number -> group id
 
     try {
-      rows.foreach { row =>
-        if (statsMinRows > 0 && !row.isNullAt(row.numFields - 1)) {
-          partials.add(keyOf(row).copy(), row.getBinary(row.numFields - 1))
+      records.foreach { record =>
+        if (GroupShuffle.isPartial(record)) {
+          val bytes = GroupShuffle.partial(record)
+          GroupShuffle.forEachGroup(record, view)((key, _) => partials.add(key.copy(), bytes))
         } else {
-          val id = ids.ofRow(row)
-          if (id == counts.length) counts = java.util.Arrays.copyOf(counts, 2 * id)
-          counts(id) += 1
-          if (counts(id) - 1 <= plan.maxRowsPerGroup) {
-            writeRow(plan, row, k, batch, batch.addRow(id))
-            if (batch.numRows >= plan.batchRows) append()
+          var n = 0
+          GroupShuffle.forEachGroup(record, view) { (key, rows) =>
+            val id = ids(key)
+            if (id >= counts.length) counts = java.util.Arrays.copyOf(counts, 2 * id + 2)
+            counts(id) += rows
+            if (n == numbers.length) numbers = java.util.Arrays.copyOf(numbers, 2 * n)
+            numbers(n) = id
+            n += 1
           }
+          NativeCalls.appendGroupRows(
+            handle,
+            direct.of(record),
+            java.util.Arrays.copyOf(numbers, n)
+          )
         }
       }
-      append()
       val results = plan.search match {
         case _ if statsMinRows > 0 =>
           // Groups with partials and no rows get ids after the buffer's.
@@ -390,15 +381,12 @@ private[manyfold] object GroupedTraining {
       ArrowBatches
         .readResults(results, plan.metricColumns)
         .map { r =>
-          // The buffer received maxRowsPerGroup + 1 rows of a group over the limit; the native
-          // count adds those of its statistics partials.
-          val n =
-            counts(r.group) + (if (statsMinRows > 0) r.rows - (plan.maxRowsPerGroup + 1) else 0)
+          // The native count includes the rows of a group's statistics partials.
           if (counts(r.group) > plan.maxRowsPerGroup) {
             val reason = s"group has more than maxRowsPerGroup=${plan.maxRowsPerGroup} rows"
             Trained(
               ids.key(r.group),
-              GroupResult(-1, Failed, reason, null, n, 0.0, None, None, noMetrics)
+              GroupResult(-1, Failed, reason, null, r.rows, 0.0, None, None, noMetrics)
             )
           } else Trained(ids.key(r.group), r)
         }

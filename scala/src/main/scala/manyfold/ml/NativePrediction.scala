@@ -15,7 +15,6 @@ import org.apache.spark.sql.functions.col
 import org.apache.spark.sql.manyfold.{BatchEval, BatchEvaluator, BatchFunction, SparkShim}
 import org.apache.spark.sql.vectorized.ColumnVector
 import org.apache.spark.sql.types.{
-  ByteType,
   DataType,
   DateType,
   DoubleType,

@@ -3,16 +3,10 @@ package manyfold.ml
 import scala.collection.mutable.ArrayBuffer
 
 import manyfold.arrow.{ArrowBatches, IpcBuffer}
-import manyfold.jni.{NativeApi, NativeCalls}
+import manyfold.jni.NativeApi
 import org.apache.arrow.vector.{IntVector, VarBinaryVector, VectorSchemaRoot}
-import org.apache.spark.TaskContext
-import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.DataFrame
-import org.apache.spark.sql.functions.lit
-import org.apache.spark.sql.catalyst.InternalRow
-import org.apache.spark.sql.catalyst.expressions.{GenericInternalRow, UnsafeRow}
-import org.apache.spark.sql.manyfold.{RowShuffle, SparkShim}
-import org.apache.spark.sql.types.{BinaryType, DataType, StructField}
+import org.apache.spark.sql.catalyst.expressions.UnsafeRow
 import org.apache.spark.unsafe.Platform
 
 /**
@@ -26,11 +20,12 @@ import org.apache.spark.unsafe.Platform
  * Statistics pay only for groups with many rows: `minRows` ([[MinRowsKey]], by default
  * [[defaultMinRows]] for the feature count). A map task keeps the rows of a group until it has seen
  * `minRows` of them; then it reduces them, and its later rows of the group, to statistics. The rows
- * of a group it never saw that many of cross the shuffle as they are, as in the row path. A reduce
- * task buffers the rows that arrive and collects the partials, then fits each group by its total
- * row count: under `minRows` (it then has no partial) exactly as the row path fits it, else from
- * the exact merge of its partials and its rows' statistics. So the models depend on the data only,
- * not on the partitioning, and small groups get the row path's very bytes.
+ * of a group it never saw that many of cross the shuffle as rows, as in the row path (the map side
+ * is [[GroupShuffle.mapSide]]). A reduce task buffers the rows that arrive and collects the
+ * partials, then fits each group by its total row count: under `minRows` (it then has no partial)
+ * exactly as the row path fits it, else from the exact merge of its partials and its rows'
+ * statistics. So the models depend on the data only, not on the partitioning, and small groups get
+ * the row path's very bytes.
  */
 private[manyfold] object StatsTraining {
 
@@ -64,9 +59,6 @@ private[manyfold] object StatsTraining {
     math.max(1024L, math.min(1L << 20, StatsBatchBytes / rowBytes)).toInt
   }
 
-  /** The column of a partial's bytes after the selected columns in the shuffle (null on rows). */
-  private val PartialColumn = "__manyfold_partial"
-
   /** Whether the statistics path trains this estimator exactly as the row path would. */
   def applies(estimator: NativeEstimator[_], extras: GroupedTraining.Extras): Boolean =
     extras.search.isEmpty && extras.time.isEmpty && extras.fold.isEmpty &&
@@ -99,35 +91,6 @@ private[manyfold] object StatsTraining {
   }
 
   /**
-   * Map side on the unshuffled input ([[accumulate]]: rows of small groups as they are, partials of
-   * large ones), shuffled by group key into `numPartitions` (as UnsafeRows, [[RowShuffle]]), then
-   * per reduce partition [[GroupedTraining.trainPartition]] with the partials.
-   */
-  def train(
-      selected: DataFrame,
-      keyFields: Seq[StructField],
-      plan: GroupedTraining.Plan,
-      numPartitions: Int,
-      minRows: Long
-  ): RDD[GroupedTraining.Trained] = {
-    val k = keyFields.length
-    // The selected columns and a null partial column: a partial is a row of the key columns, nulls
-    // and its bytes there.
-    val input = selected.withColumn(PartialColumn, lit(null).cast(BinaryType))
-    val types = input.schema.map(_.dataType)
-    val parts = if (k == 0) 1 else math.max(1, numPartitions)
-    val mapped = SparkShim
-      .queryExecution(input)
-      .toRdd
-      .mapPartitions(rows => accumulate(plan, minRows, types, rows, parts))
-    RowShuffle(mapped, parts, types.length).mapPartitions { rows =>
-      GroupedTraining.trainPartition(plan, rows, statsMinRows = minRows)
-    }
-  }
-
-  private def threads: Int = Option(TaskContext.get).map(_.cpus()).getOrElse(1)
-
-  /**
    * Rows a map task keeps for groups under `minRows` before it passes them on: bounds its memory
    * when a partition holds many small groups.
    */
@@ -142,131 +105,6 @@ private[manyfold] object StatsTraining {
 
   /** See [[ProbeRows]]. */
   val PassThroughFactor: Long = 16
-
-  /**
-   * One partition's rows (the selected columns and a null partial column, of `inputTypes`) to the
-   * rows to shuffle, with their shuffle partitions: a group's rows are kept until the task has seen
-   * `minRows` of them, then they and its later rows go into a training batch, reduced to one
-   * statistics partial per group and batch of `statsRows` rows ([[statsBatchRows]] when 0; a row of
-   * the key columns, nulls, and the partial's bytes); kept rows are passed on as they are when the
-   * input ends or `keptLimit` rows were kept, and the rows after the first `probeRows` pass through
-   * at once when the groups are far under `minRows` ([[ProbeRows]]).
-   */
-  def accumulate(
-      plan: GroupedTraining.Plan,
-      minRows: Long,
-      inputTypes: Seq[DataType],
-      rows: Iterator[InternalRow],
-      numPartitions: Int,
-      keptLimit: Int = KeptRowsLimit,
-      probeRows: Long = ProbeRows,
-      statsRows: Int = 0
-  ): Iterator[(Int, InternalRow)] = {
-    if (!rows.hasNext) return Iterator.empty
-    val k = plan.keyTypes.length
-    val width = inputTypes.length
-    val keyOf = Schemas.projection(plan.keyTypes)
-    val toUnsafe = Schemas.projection(inputTypes)
-    var partitionOf = new Array[Int](64) // task group id -> shuffle partition
-    val batch = plan.newBatch()
-    val batchRows = if (statsRows > 0) statsRows else statsBatchRows(plan)
-    var closed = false
-    def close(): Unit = if (!closed) { closed = true; batch.close() }
-    Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
-    val ids = new GroupedTraining.GroupIds(plan.keyTypes)
-    var counts = new Array[Long](64) // task group id -> rows seen
-    val kept = new KeptRows(width)
-    // Per training batch, as accumulateStats numbers.
-    val batchIds = new GroupedTraining.GroupIds(plan.keyTypes)
-    val partials = ArrayBuffer.empty[(Int, InternalRow)]
-
-    def flush(): Unit = if (batch.numRows > 0) {
-      val ipc = batch.writeIpc()
-      batch.clear()
-      val bytes =
-        try NativeCalls.accumulateStats(plan.algorithm, plan.paramsJson, threads, ipc.byteBuffer)
-        finally ipc.close()
-      readStats(bytes).foreach { case (g, stats) =>
-        val key = batchIds.key(g)
-        val values = new Array[Any](width)
-        var i = 0
-        while (i < k) { values(i) = key.get(i, plan.keyTypes(i)); i += 1 }
-        values(width - 1) = stats
-        val part = Math.floorMod(key.hashCode, numPartitions)
-        partials += ((part, toUnsafe(new GenericInternalRow(values)).copy()))
-      }
-      batchIds.clear()
-    }
-
-    def toBatch(row: InternalRow): Unit = {
-      GroupedTraining.writeRow(plan, row, k, batch, batch.addRow(batchIds.ofRow(row)))
-      if (batch.numRows >= batchRows) flush()
-    }
-
-    var seen = 0L
-    // Set when the rows seen so far say this task's groups are far under minRows: its later rows
-    // pass through as rows, without counting or keeping them (any split is correct: the reduce
-    // side decides by a group's total rows).
-    var passing = false
-
-    def add(row: InternalRow): Unit = {
-      val id = ids.ofRow(row)
-      if (id == counts.length) {
-        counts = java.util.Arrays.copyOf(counts, 2 * id)
-        partitionOf = java.util.Arrays.copyOf(partitionOf, 2 * id)
-      }
-      if (counts(id) == 0) partitionOf(id) = Math.floorMod(ids.key(id).hashCode, numPartitions)
-      counts(id) += 1
-      if (counts(id) < minRows) {
-        kept.add(
-          id,
-          row match {
-            case u: UnsafeRow => u
-            case other => toUnsafe(other)
-          }
-        )
-      } else {
-        if (counts(id) == minRows) kept.take(id)(r => toBatch(r))
-        toBatch(row)
-      }
-      seen += 1
-      if (seen == probeRows && seen * PassThroughFactor < ids.size * minRows) passing = true
-    }
-
-    new Iterator[(Int, InternalRow)] {
-      private var pending: Iterator[(Int, InternalRow)] = Iterator.empty
-      private var done = false
-
-      override def hasNext: Boolean = {
-        while (!pending.hasNext && !done && !(passing && rows.hasNext)) {
-          // The rows last passed on were consumed (the shuffle writes each as it is read).
-          kept.clear()
-          while (!passing && rows.hasNext && kept.size < keptLimit) add(rows.next())
-          if (!rows.hasNext) {
-            flush()
-            close()
-            done = true
-          }
-          val stats = partials.toList
-          partials.clear()
-          pending = kept.iterator.map { case (g, r) => (partitionOf(g), r: InternalRow) } ++
-            stats.iterator
-        }
-        pending.hasNext || (passing && rows.hasNext)
-      }
-
-      override def next(): (Int, InternalRow) =
-        if (!hasNext) throw new NoSuchElementException("no more rows")
-        else if (pending.hasNext) pending.next()
-        else {
-          val row = rows.next() match {
-            case u: UnsafeRow => u
-            case other => toUnsafe(other)
-          }
-          (Math.floorMod(keyOf(row).hashCode, numPartitions), row)
-        }
-    }
-  }
 
   /**
    * Rows kept per group id, their bytes in a few large shared arrays: no object per row for the
@@ -359,7 +197,7 @@ private[manyfold] object StatsTraining {
   }
 
   /** The `(group, stats)` rows of an `accumulateStats` result. */
-  private def readStats(bytes: Array[Byte]): Seq[(Int, Array[Byte])] = {
+  private[ml] def readStats(bytes: Array[Byte]): Seq[(Int, Array[Byte])] = {
     val out = ArrayBuffer.empty[(Int, Array[Byte])]
     ArrowBatches.forEachBatch(bytes) { root =>
       val group = root.getVector("group").asInstanceOf[IntVector]

@@ -215,7 +215,7 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     } finally spark.conf.set("spark.sql.shuffle.partitions", before)
   }
 
-  test("a partition's rows, in any order, go to the group buffer in chunks and train in one call") {
+  test("a partition's rows, in any order, go packed to the group buffer and train in one call") {
     val plan = GroupedSuite.linearPlan(maxRowsPerGroup = 100, batchRows = 25)
     // 10 groups of 10 rows (y = 3 x + g plus a wobble), in key order and interleaved.
     val rows = (0 until 10).flatMap { g =>
@@ -228,8 +228,12 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     def run(input: Seq[InternalRow]): Map[String, GroupedTraining.Trained] = {
       val (calls, appends) = (NativeCalls.trainGroupsCalls, NativeCalls.appendGroupRowsCalls)
       val (opened, closed) = (NativeCalls.openGroupBufferCalls, NativeCalls.closeGroupBufferCalls)
-      val trained = GroupedTraining.trainPartition(plan, input.iterator).toSeq
-      // 100 rows in chunks of 25: 4 chunks, one training call, the buffer closed.
+      val types = Seq(StringType, DoubleType, DoubleType)
+      val records = GroupShuffle.mapSide(plan, types, input.iterator, 1).map(_._2).toList
+      val trained = GroupedTraining.trainPartition(plan, records.iterator).toSeq
+      // 100 rows packed in records of 25 rows: 4 records, each appended as it is, one training
+      // call, the buffer closed.
+      assert(records.length == 4 && !records.exists(GroupShuffle.isPartial))
       assert(NativeCalls.trainGroupsCalls - calls == 1)
       assert(NativeCalls.appendGroupRowsCalls - appends == 4)
       assert(NativeCalls.openGroupBufferCalls - opened == 1)

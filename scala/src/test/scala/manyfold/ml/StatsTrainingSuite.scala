@@ -13,7 +13,7 @@ import org.apache.spark.sql.{DataFrame, Row}
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.UnsafeRow
 import org.apache.spark.sql.functions.rand
-import org.apache.spark.sql.types.{BinaryType, DoubleType, StringType}
+import org.apache.spark.sql.types.{DoubleType, StringType}
 import org.apache.spark.unsafe.types.UTF8String
 import org.scalatest.funsuite.AnyFunSuite
 
@@ -200,12 +200,7 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     val rows = (0 until 40).flatMap { i =>
       sizes.zipWithIndex.collect {
         case (n, g) if i < n =>
-          InternalRow(
-            UTF8String.fromString(s"g$g"),
-            2.0 * i + g + 0.01 * (i * i % 7),
-            i.toDouble,
-            null
-          )
+          InternalRow(UTF8String.fromString(s"g$g"), 2.0 * i + g + 0.01 * (i * i % 7), i.toDouble)
       }
     }
     def fit(
@@ -213,20 +208,21 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
         probeRows: Long = StatsTraining.ProbeRows,
         minRows: Long = 10,
         statsRows: Int = 0
-    ): (Int, Int, Map[String, Seq[Byte]]) = {
-      val types = Seq(StringType, DoubleType, DoubleType, BinaryType)
-      // The shuffle writes each row as it is read: copies to keep them.
-      val out =
-        StatsTraining
-          .accumulate(plan, minRows, types, rows.iterator, 1, keptLimit, probeRows, statsRows)
-          .map(_._2.copy())
-          .toList
-      val partials = out.count(r => !r.isNullAt(3))
+    ): (Long, Int, Map[String, Seq[Byte]]) = {
+      val types = Seq(StringType, DoubleType, DoubleType)
+      val out = GroupShuffle
+        .mapSide(plan, types, rows.iterator, 1, minRows, keptLimit, probeRows, statsRows)
+        .map(_._2)
+        .toList
+      val (stats, plain) = out.partition(GroupShuffle.isPartial)
+      // Rows that crossed as rows, by the records' key tables.
+      var crossed = 0L
+      val view = new UnsafeRow(1)
+      plain.foreach(r => GroupShuffle.forEachGroup(r, view)((_, n) => crossed += n))
       val trained =
         GroupedTraining.trainPartition(plan, out.iterator, statsMinRows = minRows).toSeq
       // Partials before the rows (more groups with partials only than rows: their ids must not
       // be taken before the rows'): the same outcomes.
-      val (stats, plain) = out.partition(r => !r.isNullAt(3))
       val reordered =
         GroupedTraining.trainPartition(plan, (stats ++ plain).iterator, minRows).toSeq
       assert(
@@ -235,15 +231,11 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
       )
       assert(trained.forall(_.result.status == "ok"))
       assert(trained.map(_.result.rows).sorted == sizes.map(_.toLong).sorted)
-      (
-        out.length - partials,
-        partials,
-        trained.map(t => t.key.getString(0) -> t.result.model.toSeq).toMap
-      )
+      (crossed, stats.length, trained.map(t => t.key.getString(0) -> t.result.model.toSeq).toMap)
     }
     // No limit reached: the 3-row group's rows cross as rows, the others as one partial each.
     val (rowsWhole, partialsWhole, whole) = fit(StatsTraining.KeptRowsLimit)
-    assert((rowsWhole, partialsWhole) == (3, 4))
+    assert((rowsWhole, partialsWhole) == ((3L, 4)))
     // A limit of 4 kept rows: rows pass on before groups reach minRows, so more cross as rows;
     // the models are the same bytes.
     val (rowsEarly, partialsEarly, early) = fit(4)
@@ -258,9 +250,9 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     // through; every row crosses once, as a row, and the fits are those of the kept path (the
     // 40-row group from statistics of its rows).
     val (rowsPassed, partialsPassed, passed) = fit(StatsTraining.KeptRowsLimit, 3, 40)
-    assert((rowsPassed, partialsPassed) == (90, 0))
+    assert((rowsPassed, partialsPassed) == ((90L, 0)))
     val (rowsKept, partialsKept, kept) = fit(StatsTraining.KeptRowsLimit, minRows = 40)
-    assert((rowsKept, partialsKept) == (50, 1))
+    assert((rowsKept, partialsKept) == ((50L, 1)))
     assert(passed == kept)
     assert(ArrowBatches.allocator.getAllocatedMemory == 0)
   }

@@ -1,0 +1,378 @@
+package manyfold.ml
+
+import java.nio.{ByteBuffer, ByteOrder}
+
+import scala.collection.mutable.ArrayBuffer
+
+import manyfold.arrow.{ArrowBatches, BatchBuilder, IpcBuffer}
+import manyfold.jni.NativeCalls
+import org.apache.arrow.memory.ArrowBuf
+import org.apache.spark.TaskContext
+import org.apache.spark.rdd.RDD
+import org.apache.spark.sql.DataFrame
+import org.apache.spark.sql.catalyst.InternalRow
+import org.apache.spark.sql.catalyst.expressions.UnsafeRow
+import org.apache.spark.sql.manyfold.{RowShuffle, SparkShim}
+import org.apache.spark.sql.types.DataType
+import org.apache.spark.unsafe.Platform
+
+/**
+ * The group shuffle of grouped training: map tasks pack their rows by shuffle partition into Arrow
+ * training batches, and only those batches (and statistics partials) cross the shuffle, a few
+ * records per map task and partition instead of one per row. A reduce task hands each batch to its
+ * native group buffer as it is, with no per-row work on the JVM side.
+ *
+ * A record is an UnsafeRow of three binary columns:
+ *   - `keys`: the record's groups, each as (Int32 size, the key columns as UnsafeRow bytes, Int64
+ *     rows), little-endian, in the order of the record's own group numbers;
+ *   - `rows`: an IPC training batch (the columns of [[GroupedTraining.Plan.newBatch]]) whose
+ *     `group` column holds those numbers; null for a partial;
+ *   - `partial`: the statistics partial of the record's one group ([[StatsTraining]]); null for
+ *     rows.
+ */
+private[manyfold] object GroupShuffle {
+
+  /** Columns of a record. */
+  val Fields = 3
+
+  /**
+   * Bytes of Arrow columns a map task fills before it sends a batch, over all its shuffle
+   * partitions: each partition's batch is cut at this share of it, at least 1,024 rows.
+   */
+  val PackBytes: Long = 16L << 20
+
+  /** Rows per record for `plan` with `numPartitions` shuffle partitions. */
+  def packRows(plan: GroupedTraining.Plan, numPartitions: Int): Int = {
+    val rowBytes = 4L + 8L * (plan.scalarColumns.length + plan.layout.size) +
+      (if (plan.fold.isDefined) 4 else 0)
+    val share = PackBytes / math.max(1, numPartitions) / rowBytes
+    math.max(1L, math.min(plan.batchRows.toLong, math.max(1024L, share))).toInt
+  }
+
+  /**
+   * Trains one model per group of `selected` (in the row layout of [[GroupedTraining.select]]):
+   * [[mapSide]] on its partitions, the records shuffled by group key into `numPartitions`, then
+   * [[GroupedTraining.trainPartition]] per reduce partition. `minRows` > 0 takes the statistics
+   * path for groups of that many rows ([[StatsTraining]]).
+   */
+  def train(
+      selected: DataFrame,
+      plan: GroupedTraining.Plan,
+      numPartitions: Int,
+      minRows: Long
+  ): RDD[GroupedTraining.Trained] = {
+    val types = selected.schema.map(_.dataType)
+    val parts = math.max(1, numPartitions)
+    val mapped = GroupedTraining
+      .rethrowInvalidInput(SparkShim.queryExecution(selected).toRdd)
+      .mapPartitions(rows => mapSide(plan, types, rows, parts, minRows))
+    RowShuffle(mapped, parts, Fields).mapPartitions { records =>
+      GroupedTraining.trainPartition(plan, records, statsMinRows = minRows)
+    }
+  }
+
+  /**
+   * One partition's rows (of `inputTypes`, key columns first) as records with their shuffle
+   * partitions (the key's hash). With `minRows` 0, every row is packed. Else a group's rows are
+   * kept until the task has seen `minRows` of them; then they and its later rows go into a
+   * statistics batch, reduced to one partial per group and batch of `statsRows` rows
+   * ([[StatsTraining.statsBatchRows]] when 0). Kept rows are packed when the input ends or
+   * `keptLimit` rows were kept, and the rows after the first `probeRows` are packed at once when
+   * the groups are far under `minRows` ([[StatsTraining.ProbeRows]]).
+   */
+  def mapSide(
+      plan: GroupedTraining.Plan,
+      inputTypes: Seq[DataType],
+      rows: Iterator[InternalRow],
+      numPartitions: Int,
+      minRows: Long = 0,
+      keptLimit: Int = StatsTraining.KeptRowsLimit,
+      probeRows: Long = StatsTraining.ProbeRows,
+      statsRows: Int = 0
+  ): Iterator[(Int, InternalRow)] = {
+    if (!rows.hasNext) return Iterator.empty
+    val k = plan.keyTypes.length
+    val toUnsafe = Schemas.projection(inputTypes)
+    val ids = new GroupedTraining.GroupIds(plan.keyTypes)
+    var partitionOf = new Array[Int](64) // task group id -> shuffle partition
+    var counts = new Array[Long](64) // task group id -> rows seen
+    val out = ArrayBuffer.empty[(Int, InternalRow)]
+    val packer = new Packer(plan, numPartitions, ids, out)
+    val stats = if (minRows > 0) plan.newBatch() else null
+    val statsLimit = if (statsRows > 0) statsRows else StatsTraining.statsBatchRows(plan)
+    var closed = false
+    def close(): Unit = if (!closed) {
+      closed = true
+      try packer.close()
+      finally if (stats != null) stats.close()
+    }
+    Option(TaskContext.get).foreach(_.addTaskCompletionListener[Unit](_ => close()))
+    val kept = if (minRows > 0) new StatsTraining.KeptRows(inputTypes.length) else null
+    // Per statistics batch, as accumulateStats numbers.
+    val batchIds = new GroupedTraining.GroupIds(plan.keyTypes)
+
+    def flushStats(): Unit = if (stats != null && stats.numRows > 0) {
+      val ipc = stats.writeIpc()
+      stats.clear()
+      val bytes =
+        try
+          NativeCalls.accumulateStats(plan.algorithm, plan.paramsJson, threads, ipc.byteBuffer)
+        finally ipc.close()
+      StatsTraining.readStats(bytes).foreach { case (g, partial) =>
+        val key = batchIds.key(g)
+        val part = Math.floorMod(key.hashCode, numPartitions)
+        out += ((part, record(writeKeys(Seq((key, 0L))), null, partial)))
+      }
+      batchIds.clear()
+    }
+
+    def toStats(row: InternalRow): Unit = {
+      GroupedTraining.writeRow(plan, row, k, stats, stats.addRow(batchIds.ofRow(row)))
+      if (stats.numRows >= statsLimit) flushStats()
+    }
+
+    def packKept(): Unit = {
+      kept.iterator.foreach { case (g, r) => packer.add(g, partitionOf(g), r) }
+      kept.clear()
+    }
+
+    var seen = 0L
+    // Set when the rows seen so far say this task's groups are far under minRows (or there are no
+    // statistics): its later rows are packed at once, without keeping them (any split is correct:
+    // the reduce side decides by a group's total rows).
+    var passing = minRows == 0
+
+    def add(row: InternalRow): Unit = {
+      val id = ids.ofRow(row)
+      if (id == counts.length) {
+        counts = java.util.Arrays.copyOf(counts, 2 * id)
+        partitionOf = java.util.Arrays.copyOf(partitionOf, 2 * id)
+      }
+      if (counts(id) == 0) partitionOf(id) = Math.floorMod(ids.key(id).hashCode, numPartitions)
+      counts(id) += 1
+      if (passing) packer.add(id, partitionOf(id), row)
+      else if (counts(id) < minRows) {
+        kept.add(
+          id,
+          row match {
+            case u: UnsafeRow => u
+            case other => toUnsafe(other)
+          }
+        )
+        if (kept.size >= keptLimit) packKept()
+      } else {
+        if (counts(id) == minRows) kept.take(id)(r => toStats(r))
+        toStats(row)
+      }
+      seen += 1
+      if (
+        !passing && seen == probeRows && seen * StatsTraining.PassThroughFactor < ids.size * minRows
+      )
+        passing = true
+    }
+
+    def finish(): Unit = {
+      if (kept != null) packKept()
+      flushStats()
+      packer.flushAll()
+      close()
+    }
+
+    new Iterator[(Int, InternalRow)] {
+      private var at = 0
+      private var done = false
+
+      override def hasNext: Boolean = {
+        while (at == out.length && !done) {
+          out.clear()
+          at = 0
+          while (out.isEmpty && rows.hasNext) add(rows.next())
+          if (!rows.hasNext) {
+            finish()
+            done = true
+          }
+        }
+        at < out.length
+      }
+
+      override def next(): (Int, InternalRow) =
+        if (!hasNext) throw new NoSuchElementException("no more records")
+        else {
+          at += 1
+          out(at - 1)
+        }
+    }
+  }
+
+  private def threads: Int = Option(TaskContext.get).map(_.cpus()).getOrElse(1)
+
+  /**
+   * A map task's rows packed per shuffle partition: one training batch per partition, its `group`
+   * column numbering the batch's own groups; a batch full at [[packRows]] rows, or any at
+   * [[flushAll]], becomes a record in `out`. `ids` are the task's group ids (each in one
+   * partition).
+   */
+  private final class Packer(
+      plan: GroupedTraining.Plan,
+      numPartitions: Int,
+      ids: GroupedTraining.GroupIds,
+      out: ArrayBuffer[(Int, InternalRow)]
+  ) {
+    private val k = plan.keyTypes.length
+    private val limit = packRows(plan, numPartitions)
+    private val batches = new Array[BatchBuilder](numPartitions)
+    // Per partition: the task ids of its open batch's groups, by the batch's group number.
+    private val groups = Array.fill(numPartitions)(ArrayBuffer.empty[Int])
+    // Per task id: its number in its partition's open batch (-1: none yet) and rows there.
+    private var number = Array.fill(64)(-1)
+    private var rowsOf = new Array[Long](64)
+
+    def add(id: Int, part: Int, row: InternalRow): Unit = {
+      if (id >= number.length) {
+        val grown = math.max(2 * number.length, id + 1)
+        val n = Array.fill(grown)(-1)
+        System.arraycopy(number, 0, n, 0, number.length)
+        number = n
+        rowsOf = java.util.Arrays.copyOf(rowsOf, grown)
+      }
+      var batch = batches(part)
+      if (batch == null) {
+        batch = plan.newBatch()
+        batches(part) = batch
+      }
+      if (number(id) < 0) {
+        number(id) = groups(part).length
+        groups(part) += id
+      }
+      rowsOf(id) += 1
+      GroupedTraining.writeRow(plan, row, k, batch, batch.addRow(number(id)))
+      if (batch.numRows >= limit) flush(part)
+    }
+
+    private def flush(part: Int): Unit = {
+      val batch = batches(part)
+      if (batch != null && batch.numRows > 0) {
+        val ipc = batch.writeIpc()
+        batch.clear()
+        val ofBatch = groups(part)
+        val keys = writeKeys(ofBatch.map(g => (ids.key(g), rowsOf(g))))
+        ofBatch.foreach { g => number(g) = -1; rowsOf(g) = 0 }
+        ofBatch.clear()
+        try out += ((part, record(keys, ipc, null)))
+        finally ipc.close()
+      }
+    }
+
+    def flushAll(): Unit = (0 until numPartitions).foreach(flush)
+
+    def close(): Unit = batches.foreach(b => if (b != null) b.close())
+  }
+
+  /**
+   * A record: an UnsafeRow of [[Fields]] binary columns (null where absent), laid out in one array:
+   * the null bits (one word), a word per column (its offset in the row and its size), then each
+   * present column's bytes, padded to words. The rows batch is copied once, from its IPC buffer.
+   */
+  private[ml] def record(keys: Array[Byte], rows: IpcBuffer, partial: Array[Byte]): InternalRow = {
+    val sizes = Array(keys.length.toLong, if (rows == null) -1L else rows.size, -1L)
+    if (partial != null) sizes(2) = partial.length.toLong
+    val header = 8 + 8 * Fields
+    val total = header + sizes.filter(_ >= 0).map(n => (n + 7) / 8 * 8).sum
+    require(total <= Int.MaxValue, s"a shuffle record of $total bytes is larger than 2 GiB")
+    val bytes = new Array[Byte](total.toInt)
+    val base = Platform.BYTE_ARRAY_OFFSET
+    var at = header
+    var i = 0
+    while (i < Fields) {
+      if (sizes(i) < 0) Platform.putLong(bytes, base, Platform.getLong(bytes, base) | (1L << i))
+      else {
+        Platform.putLong(bytes, base + 8 + 8 * i, (at.toLong << 32) | sizes(i))
+        i match {
+          case 0 => System.arraycopy(keys, 0, bytes, at, keys.length)
+          case 1 => rows.copyTo(bytes, at)
+          case _ => System.arraycopy(partial, 0, bytes, at, partial.length)
+        }
+        at += ((sizes(i) + 7) / 8 * 8).toInt
+      }
+      i += 1
+    }
+    val row = new UnsafeRow(Fields)
+    row.pointTo(bytes, total.toInt)
+    row
+  }
+
+  /** The `keys` column of a record holding `groups` (key row, rows). */
+  def writeKeys(groups: Seq[(UnsafeRow, Long)]): Array[Byte] = {
+    val size = groups.iterator.map(4 + _._1.getSizeInBytes + 8).sum
+    val buffer = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN)
+    groups.foreach { case (key, rows) =>
+      buffer.putInt(key.getSizeInBytes)
+      buffer.put(key.getBytes)
+      buffer.putLong(rows)
+    }
+    buffer.array
+  }
+
+  /**
+   * Calls `f` with each group of `record` (its key in `view`, valid during the call, and its rows),
+   * in the order of the record's group numbers.
+   */
+  def forEachGroup(record: InternalRow, view: UnsafeRow)(f: (UnsafeRow, Long) => Unit): Unit = {
+    val bytes = record.getBinary(0)
+    val buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN)
+    while (buffer.hasRemaining) {
+      val size = buffer.getInt
+      view.pointTo(bytes, Platform.BYTE_ARRAY_OFFSET + buffer.position(), size)
+      buffer.position(buffer.position() + size)
+      f(view, buffer.getLong)
+    }
+  }
+
+  /** Whether `record` holds a statistics partial (else packed rows). */
+  def isPartial(record: InternalRow): Boolean = record.isNullAt(1)
+
+  /** The statistics partial of a partial record. */
+  def partial(record: InternalRow): Array[Byte] = record.getBinary(2)
+
+  /**
+   * A reduce task's off-heap copy of each record's IPC batch, for a native call to read in place
+   * (grown as needed, reused; [[close]] frees it).
+   */
+  final class DirectRows extends AutoCloseable {
+    private var buf: ArrowBuf = _
+
+    /** `record`'s rows batch in off-heap memory, valid until the next call. */
+    def of(record: InternalRow): ByteBuffer = record match {
+      case u: UnsafeRow =>
+        // The binary column's offset (in the row) and size, as UnsafeRow.getBinary reads them.
+        val offsetAndSize = u.getLong(1)
+        val size = offsetAndSize.toInt
+        reserve(size)
+        Platform.copyMemory(
+          u.getBaseObject,
+          u.getBaseOffset + (offsetAndSize >>> 32),
+          null,
+          buf.memoryAddress,
+          size.toLong
+        )
+        buf.nioBuffer(0, size)
+      case other =>
+        val bytes = other.getBinary(1)
+        reserve(bytes.length)
+        buf.setBytes(0, bytes)
+        buf.nioBuffer(0, bytes.length)
+    }
+
+    private def reserve(size: Int): Unit =
+      if (buf == null || buf.capacity < size) {
+        val grown = math.max(size.toLong, if (buf == null) 0L else 2 * buf.capacity)
+        close()
+        buf = ArrowBatches.allocator.buffer(math.max(grown, 1L))
+      }
+
+    override def close(): Unit = if (buf != null) {
+      buf.close()
+      buf = null
+    }
+  }
+}
