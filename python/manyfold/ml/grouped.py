@@ -50,7 +50,7 @@ class _GroupedParams(Params):
         Params._dummy(),
         "numPartitions",
         "number of partitions the rows are shuffled into by group; 0 picks one from the input "
-        "size (one per 64 MB, at least 4 per core, at most spark.sql.shuffle.partitions). "
+        "size (one per 64 MB, at least 2 per core, at most spark.sql.shuffle.partitions). "
         ">= 0. Default: 0",
         typeConverter=TypeConverters.toInt,
     )

@@ -54,14 +54,14 @@ trait GroupedParams extends manyfold.ml.param.CompatChecked {
 
   /**
    * Param for the number of partitions the rows are shuffled into by group; 0 picks one from the
-   * input's estimated size: one per 64 MB, at least 4 per core (`spark.default.parallelism`), at
+   * input's estimated size: one per 64 MB, at least 2 per core (`spark.default.parallelism`), at
    * most `spark.sql.shuffle.partitions`. >= 0. Default 0.
    */
   final val numPartitions: IntParam = new IntParam(
     this,
     "numPartitions",
     "number of partitions the rows are shuffled into by group; 0 picks one from the input " +
-      "size (one per 64 MB, at least 4 per core, at most spark.sql.shuffle.partitions). " +
+      "size (one per 64 MB, at least 2 per core, at most spark.sql.shuffle.partitions). " +
       ">= 0. Default: 0",
     ParamValidators.gtEq(0)
   )

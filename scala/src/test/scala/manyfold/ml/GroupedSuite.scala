@@ -194,13 +194,13 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     Close("group 17", m.coefficients.toArray.toSeq :+ m.intercept, Seq(2.0, -0.5, 17.0), 1e-8, 1.0)
   }
 
-  test("numPartitions = 0 picks 4 partitions per core, capped by spark.sql.shuffle.partitions") {
+  test("numPartitions = 0 picks 2 partitions per core, capped by spark.sql.shuffle.partitions") {
     val df = spark.range(1000).selectExpr("id % 10 AS g", "CAST(id AS DOUBLE) AS x")
     val cores = spark.sparkContext.defaultParallelism
     val before = spark.conf.get("spark.sql.shuffle.partitions")
     try {
       spark.conf.set("spark.sql.shuffle.partitions", "200")
-      assert(GroupedTraining.autoPartitions(df) == 4 * cores)
+      assert(GroupedTraining.autoPartitions(df) == 2 * cores)
       spark.conf.set("spark.sql.shuffle.partitions", "3")
       assert(GroupedTraining.autoPartitions(df) == 3)
     } finally spark.conf.set("spark.sql.shuffle.partitions", before)
@@ -210,7 +210,7 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     try {
       val expected = SparkShim.queryExecution(big).optimizedPlan.stats.sizeInBytes /
         GroupedTraining.TargetPartitionBytes + 1
-      assert(expected > 4 * cores)
+      assert(expected > 2 * cores)
       assert(GroupedTraining.autoPartitions(big) == expected.toInt)
     } finally spark.conf.set("spark.sql.shuffle.partitions", before)
   }
