@@ -302,7 +302,7 @@ private[manyfold] object GroupShuffle {
   }
 
   /** The `keys` column of a record holding `groups` (key row, rows). */
-  def writeKeys(groups: Seq[(UnsafeRow, Long)]): Array[Byte] = {
+  def writeKeys(groups: Iterable[(UnsafeRow, Long)]): Array[Byte] = {
     val size = groups.iterator.map(4 + _._1.getSizeInBytes + 8).sum
     val buffer = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN)
     groups.foreach { case (key, rows) =>
