@@ -52,6 +52,20 @@ class NativeErrorsSuite extends AnyFunSuite {
     intercept[IllegalArgumentException](api.trainGroups("linear", "{}", 1, 10L, null))
   }
 
+  test("a group buffer refuses a null map of group ids and a batch that is not direct") {
+    val handle = api.openGroupBuffer(10L)
+    try {
+      val e = intercept[IllegalArgumentException](
+        api.appendGroupRows(handle, direct(Array[Byte](1, 2, 3)), null)
+      )
+      assert(e.getMessage.contains("groupIds"), e.getMessage)
+      val heap = intercept[IllegalArgumentException](
+        api.appendGroupRows(handle, java.nio.ByteBuffer.wrap(Array[Byte](1, 2, 3)), Array(0))
+      )
+      assert(heap.getMessage.contains("direct ByteBuffer"), heap.getMessage)
+    } finally api.closeGroupBuffer(handle)
+  }
+
   test("a closed handle cannot be closed twice") {
     val handle = api.openModels(Array(null))
     api.closeModels(handle)
