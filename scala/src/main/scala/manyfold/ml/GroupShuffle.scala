@@ -43,9 +43,7 @@ private[manyfold] object GroupShuffle {
 
   /** Rows per record for `plan` with `numPartitions` shuffle partitions. */
   def packRows(plan: GroupedTraining.Plan, numPartitions: Int): Int = {
-    val rowBytes = 4L + 8L * (plan.scalarColumns.length + plan.layout.size) +
-      (if (plan.fold.isDefined) 4 else 0)
-    val share = PackBytes / math.max(1, numPartitions) / rowBytes
+    val share = PackBytes / math.max(1, numPartitions) / plan.rowBytes
     math.max(1L, math.min(plan.batchRows.toLong, math.max(1024L, share))).toInt
   }
 
@@ -110,6 +108,8 @@ private[manyfold] object GroupShuffle {
     val kept = if (minRows > 0) new StatsTraining.KeptRows(inputTypes.length) else null
     // Per statistics batch, as accumulateStats numbers.
     val batchIds = new GroupedTraining.GroupIds(plan.keyTypes)
+    // The shuffle partition of a key row: rows and partials of a group go to the same one.
+    def partitionOfKey(key: UnsafeRow): Int = Math.floorMod(key.hashCode, numPartitions)
 
     def flushStats(): Unit = if (stats != null && stats.numRows > 0) {
       val ipc = stats.writeIpc()
@@ -120,8 +120,7 @@ private[manyfold] object GroupShuffle {
         finally ipc.close()
       StatsTraining.readStats(bytes).foreach { case (g, partial) =>
         val key = batchIds.key(g)
-        val part = Math.floorMod(key.hashCode, numPartitions)
-        out += ((part, record(writeKeys(Seq((key, 0L))), null, partial)))
+        out += ((partitionOfKey(key), record(writeKeys(Seq((key, 0L))), null, partial)))
       }
       batchIds.clear()
     }
@@ -148,7 +147,7 @@ private[manyfold] object GroupShuffle {
         counts = java.util.Arrays.copyOf(counts, 2 * id)
         partitionOf = java.util.Arrays.copyOf(partitionOf, 2 * id)
       }
-      if (counts(id) == 0) partitionOf(id) = Math.floorMod(ids.key(id).hashCode, numPartitions)
+      if (counts(id) == 0) partitionOf(id) = partitionOfKey(ids.key(id))
       counts(id) += 1
       if (passing) packer.add(id, partitionOf(id), row)
       else if (counts(id) < minRows) {
@@ -274,8 +273,11 @@ private[manyfold] object GroupShuffle {
    * present column's bytes, padded to words. The rows batch is copied once, from its IPC buffer.
    */
   private[ml] def record(keys: Array[Byte], rows: IpcBuffer, partial: Array[Byte]): InternalRow = {
-    val sizes = Array(keys.length.toLong, if (rows == null) -1L else rows.size, -1L)
-    if (partial != null) sizes(2) = partial.length.toLong
+    val sizes = Array(
+      keys.length.toLong,
+      if (rows == null) -1L else rows.size,
+      if (partial == null) -1L else partial.length.toLong
+    )
     val header = 8 + 8 * Fields
     val total = header + sizes.filter(_ >= 0).map(n => (n + 7) / 8 * 8).sum
     require(total <= Int.MaxValue, s"a shuffle record of $total bytes is larger than 2 GiB")
@@ -341,26 +343,25 @@ private[manyfold] object GroupShuffle {
   final class DirectRows extends AutoCloseable {
     private var buf: ArrowBuf = _
 
-    /** `record`'s rows batch in off-heap memory, valid until the next call. */
-    def of(record: InternalRow): ByteBuffer = record match {
-      case u: UnsafeRow =>
-        // The binary column's offset (in the row) and size, as UnsafeRow.getBinary reads them.
-        val offsetAndSize = u.getLong(1)
-        val size = offsetAndSize.toInt
-        reserve(size)
-        Platform.copyMemory(
-          u.getBaseObject,
-          u.getBaseOffset + (offsetAndSize >>> 32),
-          null,
-          buf.memoryAddress,
-          size.toLong
-        )
-        buf.nioBuffer(0, size)
-      case other =>
-        val bytes = other.getBinary(1)
-        reserve(bytes.length)
-        buf.setBytes(0, bytes)
-        buf.nioBuffer(0, bytes.length)
+    /**
+     * `record`'s rows batch in off-heap memory, valid until the next call. Records are UnsafeRows
+     * (made by [[record]], read back by the shuffle's UnsafeRowSerializer): the bytes are copied
+     * straight from the row, without a heap copy first.
+     */
+    def of(record: InternalRow): ByteBuffer = {
+      val row = record.asInstanceOf[UnsafeRow]
+      // The binary column's offset (in the row) and size, as UnsafeRow.getBinary reads them.
+      val offsetAndSize = row.getLong(1)
+      val size = offsetAndSize.toInt
+      reserve(size)
+      Platform.copyMemory(
+        row.getBaseObject,
+        row.getBaseOffset + (offsetAndSize >>> 32),
+        null,
+        buf.memoryAddress,
+        size.toLong
+      )
+      buf.nioBuffer(0, size)
     }
 
     private def reserve(size: Int): Unit =

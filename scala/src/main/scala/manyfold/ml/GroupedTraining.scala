@@ -122,6 +122,10 @@ private[manyfold] object GroupedTraining {
       label.map(BatchColumn.label).toSeq ++ weight.map(BatchColumn.weight) ++
         time.map(BatchColumn.time)
 
+    /** Bytes of one row of [[newBatch]]: the Int32 group, the Float64 columns, the Int32 fold. */
+    def rowBytes: Long =
+      4L + 8L * (scalarColumns.length + layout.size) + (if (fold.isDefined) 4 else 0)
+
     /** An empty training batch of this plan's columns. */
     def newBatch(): BatchBuilder =
       BatchBuilder.training(scalarColumns ++ BatchColumn.features(layout.names), fold)

@@ -55,8 +55,7 @@ private[manyfold] object StatsTraining {
 
   /** Rows per `accumulateStats` call for `plan`: [[StatsBatchBytes]] of its columns. */
   def statsBatchRows(plan: GroupedTraining.Plan): Int = {
-    val rowBytes = 4L + 8L * (plan.scalarColumns.length + plan.layout.size)
-    math.max(1024L, math.min(1L << 20, StatsBatchBytes / rowBytes)).toInt
+    math.max(1024L, math.min(1L << 20, StatsBatchBytes / plan.rowBytes)).toInt
   }
 
   /** Whether the statistics path trains this estimator exactly as the row path would. */
