@@ -1,7 +1,9 @@
 """Grouped training alone, for comparing two builds or partition counts: one local[2] session
 with one jar, the bench's cached data sets, manyfold's grouped fit (for each `--partitions`
 value, 0 meaning Grouped's own choice) and, for linear cases, the JVM groupBy floor, taking
-turns in every round. Prints medians and each fit's time over the floor's.
+turns in every round. Prints medians and each fit's time over the floor's, and the median CPU
+time the Spark process (the JVM, with its native threads) spent on each: on a shared machine of
+few cores, CPU time moves less with other load than wall time does.
 
 Run it once per jar, alternating jars, to compare builds (two sessions cannot share a JVM):
 
@@ -52,6 +54,13 @@ def main():
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     jvm = spark._jvm
+    pid = jvm.java.lang.ProcessHandle.current().pid()
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def cpu_seconds():
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
 
     for name in args.cases.split(","):
         algorithm, groups, rows, p = SHAPES[name]
@@ -73,16 +82,20 @@ def main():
         for run in runs.values():
             run()
         times = {key: [] for key in runs}
+        cpu = {key: [] for key in runs}
         for _ in range(args.repeats):
             for key, run in runs.items():
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), cpu_seconds()
                 run()
                 times[key].append(time.perf_counter() - start)
+                cpu[key].append(cpu_seconds() - start_cpu)
         medians = {key: statistics.median(t) for key, t in times.items()}
         line = " ".join(f"{key}={m:.3f}s" for key, m in medians.items())
         if "floor" in medians:
             line += " | ÷ floor: " + " ".join(
                 f"{key}={m / medians['floor']:.2f}" for key, m in medians.items() if key != "floor")
+        line += " | cpu: " + " ".join(
+            f"{key}={statistics.median(c):.2f}s" for key, c in cpu.items())
         print(f"{name}: {line}", flush=True)
         df.unpersist(blocking=True)
     spark.stop()
