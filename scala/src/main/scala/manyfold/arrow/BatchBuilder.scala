@@ -12,6 +12,7 @@ import org.apache.arrow.vector.{
 }
 import org.apache.arrow.vector.types.FloatingPointPrecision
 import org.apache.arrow.vector.types.pojo.{ArrowType, FieldType}
+import org.apache.spark.sql.vectorized.ColumnVector
 import org.apache.spark.unsafe.Platform
 
 /**
@@ -148,6 +149,26 @@ final class BatchBuilder private (
     at
   }
 
+  /**
+   * Appends `count` rows with index values `indexValues(0 until count)`; returns the position of
+   * the first. Set their columns next ([[copyColumn]]).
+   */
+  def addRows(indexValues: Array[Int], count: Int): Int = {
+    require(count >= 0 && count <= indexValues.length, s"$count rows of ${indexValues.length}")
+    while (capacity - rows < count) grow()
+    val at = rows
+    rows += count
+    Platform.copyMemory(
+      indexValues,
+      Platform.INT_ARRAY_OFFSET.toLong,
+      null,
+      dataAddress(0) + 4L * at,
+      4L * count
+    )
+    setValidRange(0, at, count)
+    at
+  }
+
   /** Appends a row whose index is null; returns its position. */
   def addRowWithNullIndex(): Int = {
     require(indexNullable, s"the ${indexColumn.role} column is not nullable")
@@ -176,10 +197,59 @@ final class BatchBuilder private (
       dataAddress(v),
       8L * n
     )
-    Platform.setMemory(validityAddress(v), 0xff.toByte, (n >> 3).toLong)
-    var row = n & ~7
-    while (row < n) {
-      setValid(v, row)
+    setValidRange(v, 0, n)
+  }
+
+  /**
+   * Sets column `column` of rows `at until at + count` (added before) to the values of `source` at
+   * its rows `order(from until from + count)`, read with `getDouble` (nulls as nulls).
+   */
+  def copyColumn(
+      column: Int,
+      at: Int,
+      source: ColumnVector,
+      order: Array[Int],
+      from: Int,
+      count: Int
+  ): Unit = if (count > 0) {
+    require(at >= 0 && from >= 0 && from + count <= order.length, "rows out of range")
+    checkRow(at + count - 1)
+    val v = column + 1
+    val data = dataAddress(v) + 8L * at
+    var i = 0
+    if (!source.hasNull) {
+      while (i < count) {
+        Platform.putDouble(null, data + 8L * i, source.getDouble(order(from + i)))
+        i += 1
+      }
+      setValidRange(v, at, count)
+    } else
+      while (i < count) {
+        val r = order(from + i)
+        if (source.isNullAt(r)) setInvalid(v, at + i)
+        else {
+          Platform.putDouble(null, data + 8L * i, source.getDouble(r))
+          setValid(v, at + i)
+        }
+        i += 1
+      }
+  }
+
+  /** Marks rows `at until at + count` of vector `vector` valid. */
+  private def setValidRange(vector: Int, at: Int, count: Int): Unit = {
+    val end = at + count
+    var row = at
+    while (row < end && (row & 7) != 0) {
+      setValid(vector, row)
+      row += 1
+    }
+    val bytes = (end - row) >> 3
+    if (bytes > 0) {
+      Platform.setMemory(validityAddress(vector) + (row >> 3), 0xff.toByte, bytes.toLong)
+      row += bytes << 3
+    }
+    while (row < end) {
+      setValid(vector, row)
       row += 1
     }
   }

@@ -19,7 +19,9 @@ import org.apache.spark.ml.linalg.{SQLDataTypes, Vectors}
 import org.apache.spark.sql.{DataFrame, Row}
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.functions.col
+import org.apache.spark.sql.execution.vectorized.OnHeapColumnVector
 import org.apache.spark.sql.types._
+import org.apache.spark.sql.vectorized.ColumnVector
 import org.scalatest.BeforeAndAfterAll
 import org.scalatest.funsuite.AnyFunSuite
 import org.apache.spark.sql.manyfold.SparkShim
@@ -112,6 +114,65 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
       assert(cols(2) == values.toSeq.map(-_).updated(8, null).updated(18, null))
       intercept[IndexOutOfBoundsException](b.setDoubles(0, new Array[Double](20)))
     } finally b.close()
+  }
+
+  test("addRows and copyColumn fill rows in bulk, in a given order, nulls and bit edges included") {
+    val b =
+      BatchBuilder.training(Seq(BatchColumn.label("y"), BatchColumn("x", BatchColumn.Feature)))
+    // Source columns of 30 rows: y without nulls, x null at every fifth row; read in reverse.
+    val y = new OnHeapColumnVector(30, DoubleType)
+    val x = new OnHeapColumnVector(30, IntegerType)
+    try {
+      (0 until 30).foreach { i =>
+        y.putDouble(i, i + 0.25)
+        if (i % 5 == 0) x.putNull(i) else x.putInt(i, -i)
+      }
+      val asDouble = new ColumnVector(DoubleType) {
+        override def close(): Unit = ()
+        override def hasNull: Boolean = x.hasNull
+        override def numNulls: Int = x.numNulls
+        override def isNullAt(r: Int): Boolean = x.isNullAt(r)
+        override def getDouble(r: Int): Double = x.getInt(r).toDouble
+        private def no = throw new UnsupportedOperationException
+        override def getBoolean(r: Int): Boolean = no
+        override def getByte(r: Int): Byte = no
+        override def getShort(r: Int): Short = no
+        override def getInt(r: Int): Int = no
+        override def getLong(r: Int): Long = no
+        override def getFloat(r: Int): Float = no
+        override def getArray(r: Int) = no
+        override def getMap(r: Int) = no
+        override def getDecimal(r: Int, p: Int, s: Int) = no
+        override def getUTF8String(r: Int) = no
+        override def getBinary(r: Int) = no
+        override def getChild(i: Int) = no
+      }
+      val order = Array.tabulate(30)(29 - _)
+      // 3 rows one by one (a start that is not byte-aligned), then 13 + 14 in bulk.
+      (0 until 3).foreach(i => b.setDouble(1, b.addRow(100 + i), 0.5))
+      (0 until 3).foreach(i => b.setDouble(0, i, 0.5))
+      val numbers = Array.tabulate(30)(i => i % 4)
+      val first = b.addRows(numbers, 13)
+      assert(first == 3 && b.numRows == 16)
+      b.copyColumn(0, first, y, order, 0, 13)
+      b.copyColumn(1, first, asDouble, order, 0, 13)
+      val second = b.addRows(numbers.drop(13), 14)
+      b.copyColumn(0, second, y, order, 13, 14)
+      b.copyColumn(1, second, asDouble, order, 13, 14)
+      val cols = readBack(b.toIpc()).map(_._3)
+      assert(cols(0) == Seq(100, 101, 102) ++ numbers.take(13) ++ numbers.drop(13).take(14))
+      assert(cols(1) == Seq(0.5, 0.5, 0.5) ++ order.take(27).map(_ + 0.25))
+      assert(
+        cols(2) == Seq(0.5, 0.5, 0.5) ++
+          order.take(27).map(i => if (i % 5 == 0) null else -i.toDouble)
+      )
+      intercept[IndexOutOfBoundsException](b.copyColumn(0, 20, y, order, 0, 11))
+      intercept[IllegalArgumentException](b.addRows(numbers, 31))
+    } finally {
+      b.close()
+      y.close()
+      x.close()
+    }
   }
 
   test("every numeric type, decimal included, reaches Arrow as float64; nulls stay null") {
