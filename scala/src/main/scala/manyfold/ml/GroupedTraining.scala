@@ -43,6 +43,9 @@ private[manyfold] object GroupedTraining {
     // Ids by the integral key's value (as prediction's key index looks models up).
     private val byValue = if (valueOf == null) null else new mutable.LongMap[Int]()
     private var nullId = -1
+    // The last integral key looked up and its id (-1: none): rows of a group often come together.
+    private var lastValue = 0L
+    private var lastId = -1
 
     /** The id of `key` (a row of the key columns), a new one if it was not seen since [[clear]]. */
     def apply(key: UnsafeRow): Int =
@@ -68,11 +71,15 @@ private[manyfold] object GroupedTraining {
         nullId
       } else {
         val v = valueOf(row)
-        val known = byValue.getOrElse(v, -1)
-        if (known >= 0) known
+        if (lastId >= 0 && v == lastValue) lastId
         else {
-          val id = add(row, key)
-          byValue.update(v, id)
+          var id = byValue.getOrElse(v, -1)
+          if (id < 0) {
+            id = add(row, key)
+            byValue.update(v, id)
+          }
+          lastValue = v
+          lastId = id
           id
         }
       }
@@ -92,6 +99,7 @@ private[manyfold] object GroupedTraining {
       keys.clear()
       if (byValue != null) byValue.clear()
       nullId = -1
+      lastId = -1
     }
   }
 
@@ -122,9 +130,12 @@ private[manyfold] object GroupedTraining {
       label.map(BatchColumn.label).toSeq ++ weight.map(BatchColumn.weight) ++
         time.map(BatchColumn.time)
 
+    /** How many [[scalarColumns]] there are (read for every row written: a plain field). */
+    val scalarCount: Int = label.size + weight.size + time.size
+
     /** Bytes of one row of [[newBatch]]: the Int32 group, the Float64 columns, the Int32 fold. */
     def rowBytes: Long =
-      4L + 8L * (scalarColumns.length + layout.size) + (if (fold.isDefined) 4 else 0)
+      4L + 8L * (scalarCount + layout.size) + (if (fold.isDefined) 4 else 0)
 
     /** An empty training batch of this plan's columns. */
     def newBatch(): BatchBuilder =
@@ -224,7 +235,7 @@ private[manyfold] object GroupedTraining {
    * fold, features) as row `at` of a batch made by `plan.newBatch()`.
    */
   def writeRow(plan: Plan, row: InternalRow, from: Int, batch: BatchBuilder, at: Int): Unit = {
-    val scalars = plan.scalarColumns.length
+    val scalars = plan.scalarCount
     var j = 0
     while (j < scalars) {
       if (row.isNullAt(from + j)) batch.setNull(j, at)
