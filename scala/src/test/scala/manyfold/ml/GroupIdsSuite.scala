@@ -71,6 +71,10 @@ class GroupIdsSuite extends AnyFunSuite {
     val again = rows(IntegerType, Seq(Some(7), None, Some(7), Some(-3)))
     assert(again.map(ids.ofRow) == Seq(0, 1, 0, 2))
     assert(ids.key(2).getInt(0) == -3 && ids.key(1).isNullAt(0))
+    // The last key looked up before a clear (-3) is a new key after it; runs keep their id.
+    ids.clear()
+    val runs = rows(IntegerType, Seq(Some(-3), Some(-3), Some(5), Some(5), Some(-3), None, None))
+    assert(runs.map(ids.ofRow) == Seq(0, 0, 1, 1, 0, 2, 2))
   }
 
   test("no key column: every row in group 0") {
