@@ -12,8 +12,9 @@ import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.DataFrame
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.UnsafeRow
-import org.apache.spark.sql.manyfold.{RowShuffle, SparkShim}
+import org.apache.spark.sql.manyfold.{ColumnarInput, RowShuffle, SparkShim}
 import org.apache.spark.sql.types.DataType
+import org.apache.spark.sql.vectorized.ColumnarBatch
 import org.apache.spark.unsafe.Platform
 
 /**
@@ -61,34 +62,41 @@ private[manyfold] object GroupShuffle {
   ): RDD[GroupedTraining.Trained] = {
     val types = selected.schema.map(_.dataType)
     val parts = math.max(1, numPartitions)
-    val mapped = GroupedTraining
-      .rethrowInvalidInput(SparkShim.queryExecution(selected).toRdd)
-      .mapPartitions(rows => mapSide(plan, types, rows, parts, minRows))
+    val mapped = ColumnarInput.batches(selected) match {
+      case Some(batches) if plan.fold.isEmpty && plan.layout.vectorColumn.isEmpty =>
+        batches.mapPartitions(b => mapSide(plan, types, Right(b), parts, minRows))
+      case _ =>
+        GroupedTraining
+          .rethrowInvalidInput(SparkShim.queryExecution(selected).toRdd)
+          .mapPartitions(rows => mapSide(plan, types, Left(rows), parts, minRows))
+    }
     RowShuffle(mapped, parts, Fields).mapPartitions { records =>
       GroupedTraining.trainPartition(plan, records, statsMinRows = minRows)
     }
   }
 
   /**
-   * One partition's rows (of `inputTypes`, key columns first) as records with their shuffle
-   * partitions (the key's hash). With `minRows` 0, every row is packed. Else a group's rows are
-   * kept until the task has seen `minRows` of them; then they and its later rows go into a
-   * statistics batch, reduced to one partial per group and batch of `statsRows` rows
-   * ([[StatsTraining.statsBatchRows]] when 0). Kept rows are packed when the input ends or
-   * `keptLimit` rows were kept, and the rows after the first `probeRows` are packed at once when
-   * the groups are far under `minRows` ([[StatsTraining.ProbeRows]]).
+   * One partition's rows (of `inputTypes`, key columns first), given as rows or as columnar batches
+   * of plain numeric columns (no fold column, no vector), as records with their shuffle partitions
+   * (the key's hash). With `minRows` 0, every row is packed, a batch at a time when the input is
+   * batches. Else a group's rows are kept until the task has seen `minRows` of them; then they and
+   * its later rows go into a statistics batch, reduced to one partial per group and batch of
+   * `statsRows` rows ([[StatsTraining.statsBatchRows]] when 0). Kept rows are packed when the input
+   * ends or `keptLimit` rows were kept, and the rows after the first `probeRows` are packed at once
+   * when fewer than half of those went to statistics ([[StatsTraining.probeRows]] when 0).
    */
   def mapSide(
       plan: GroupedTraining.Plan,
       inputTypes: Seq[DataType],
-      rows: Iterator[InternalRow],
+      input: Either[Iterator[InternalRow], Iterator[ColumnarBatch]],
       numPartitions: Int,
       minRows: Long = 0,
       keptLimit: Int = StatsTraining.KeptRowsLimit,
-      probeRows: Long = StatsTraining.ProbeRows,
+      probeRows: Long = 0,
       statsRows: Int = 0
   ): Iterator[(Int, InternalRow)] = {
-    if (!rows.hasNext) return Iterator.empty
+    val more: Iterator[_] = input.fold(identity, identity)
+    if (!more.hasNext) return Iterator.empty
     val k = plan.keyTypes.length
     val toUnsafe = Schemas.projection(inputTypes)
     val ids = new GroupedTraining.GroupIds(plan.keyTypes)
@@ -125,9 +133,28 @@ private[manyfold] object GroupShuffle {
       batchIds.clear()
     }
 
+    var reduced = 0L // rows that went to statistics
     def toStats(row: InternalRow): Unit = {
       GroupedTraining.writeRow(plan, row, k, stats, stats.addRow(batchIds.ofRow(row)))
       if (stats.numRows >= statsLimit) flushStats()
+    }
+
+    // Rows `rows(0 until count)` of `batch` into statistics, a column at a time.
+    var statsNumbers = new Array[Int](0)
+    def toStatsBatch(batch: ColumnarBatch, rows: Array[Int], count: Int): Unit = {
+      if (statsNumbers.length < count) statsNumbers = new Array[Int](count)
+      var at = 0
+      while (at < count) {
+        val c = math.min(count - at, statsLimit - stats.numRows)
+        var r = 0
+        while (r < c) {
+          statsNumbers(r) = batchIds.ofRow(batch.getRow(rows(at + r)))
+          r += 1
+        }
+        copyColumns(plan, stats, stats.addRows(statsNumbers, c), batch, rows, at, c)
+        if (stats.numRows >= statsLimit) flushStats()
+        at += c
+      }
     }
 
     def packKept(): Unit = {
@@ -136,12 +163,14 @@ private[manyfold] object GroupShuffle {
     }
 
     var seen = 0L
-    // Set when the rows seen so far say this task's groups are far under minRows (or there are no
-    // statistics): its later rows are packed at once, without keeping them (any split is correct:
+    // Set when fewer than half of the first probeRows rows went to statistics (or there are no
+    // statistics): the later rows are packed at once, without keeping them (any split is correct:
     // the reduce side decides by a group's total rows).
     var passing = minRows == 0
+    val probeAt = if (probeRows > 0) probeRows else StatsTraining.probeRows(minRows)
 
-    def add(row: InternalRow): Unit = {
+    // The task id of `row`'s group, the row counted.
+    def countRow(row: InternalRow): Int = {
       val id = ids.ofRow(row)
       if (id == counts.length) {
         counts = java.util.Arrays.copyOf(counts, 2 * id)
@@ -149,6 +178,13 @@ private[manyfold] object GroupShuffle {
       }
       if (counts(id) == 0) partitionOf(id) = partitionOfKey(ids.key(id))
       counts(id) += 1
+      id
+    }
+
+    // Packs or keeps `row` of group `id` (counted); true when it goes to statistics instead (the
+    // caller writes it there; a group's kept rows go there first).
+    def place(row: InternalRow, id: Int): Boolean = {
+      var toStatistics = false
       if (passing) packer.add(id, partitionOf(id), row)
       else if (counts(id) < minRows) {
         kept.add(
@@ -160,14 +196,51 @@ private[manyfold] object GroupShuffle {
         )
         if (kept.size >= keptLimit) packKept()
       } else {
-        if (counts(id) == minRows) kept.take(id)(r => toStats(r))
-        toStats(row)
+        if (counts(id) == minRows) kept.take(id) { r => toStats(r); reduced += 1 }
+        reduced += 1
+        toStatistics = true
       }
       seen += 1
-      if (
-        !passing && seen == probeRows && seen * StatsTraining.PassThroughFactor < ids.size * minRows
-      )
-        passing = true
+      if (!passing && seen == probeAt && 2 * reduced < seen) passing = true
+      toStatistics
+    }
+
+    def add(row: InternalRow): Unit = if (place(row, countRow(row))) toStats(row)
+
+    // A batch's task group ids and shuffle partitions by row, and its rows to statistics (reused).
+    var batchIdOf = new Array[Int](0)
+    var batchPartOf = new Array[Int](0)
+    var batchStats = new Array[Int](0)
+
+    def addBatch(batch: ColumnarBatch): Unit = {
+      val n = batch.numRows
+      if (batchIdOf.length < n) {
+        batchIdOf = new Array[Int](n)
+        batchPartOf = new Array[Int](n)
+        batchStats = new Array[Int](n)
+      }
+      var i = 0
+      var toStatistics = 0
+      while (i < n && !passing) {
+        val row = batch.getRow(i)
+        if (place(row, countRow(row))) {
+          batchStats(toStatistics) = i
+          toStatistics += 1
+        }
+        i += 1
+      }
+      if (toStatistics > 0) toStatsBatch(batch, batchStats, toStatistics)
+      if (i < n) {
+        val from = i
+        while (i < n) {
+          val id = countRow(batch.getRow(i))
+          batchIdOf(i) = id
+          batchPartOf(i) = partitionOf(id)
+          i += 1
+        }
+        packer.addBatch(batch, from, n, batchIdOf, batchPartOf)
+        seen += n - from
+      }
     }
 
     def finish(): Unit = {
@@ -185,8 +258,11 @@ private[manyfold] object GroupShuffle {
         while (at == out.length && !done) {
           out.clear()
           at = 0
-          while (out.isEmpty && rows.hasNext) add(rows.next())
-          if (!rows.hasNext) {
+          input match {
+            case Left(rows) => while (out.isEmpty && rows.hasNext) add(rows.next())
+            case Right(batches) => while (out.isEmpty && batches.hasNext) addBatch(batches.next())
+          }
+          if (!more.hasNext) {
             finish()
             done = true
           }
@@ -204,6 +280,27 @@ private[manyfold] object GroupShuffle {
   }
 
   private def threads: Int = Option(TaskContext.get).map(_.cpus()).getOrElse(1)
+
+  /**
+   * Copies rows `order(from until from + count)` of `batch` (the layout of the map side's rows:
+   * keys, then plain numeric columns) into rows `at until at + count` of `to`, a column at a time.
+   */
+  private def copyColumns(
+      plan: GroupedTraining.Plan,
+      to: BatchBuilder,
+      at: Int,
+      batch: ColumnarBatch,
+      order: Array[Int],
+      from: Int,
+      count: Int
+  ): Unit = {
+    val k = plan.keyTypes.length
+    var j = 0
+    while (j < plan.scalarCount + plan.layout.size) {
+      to.copyColumn(j, at, batch.column(k + j), order, from, count)
+      j += 1
+    }
+  }
 
   /**
    * A map task's rows packed per shuffle partition: one training batch per partition, its `group`
@@ -227,13 +324,7 @@ private[manyfold] object GroupShuffle {
     private var rowsOf = new Array[Long](64)
 
     def add(id: Int, part: Int, row: InternalRow): Unit = {
-      if (id >= number.length) {
-        val grown = math.max(2 * number.length, id + 1)
-        val n = Array.fill(grown)(-1)
-        System.arraycopy(number, 0, n, 0, number.length)
-        number = n
-        rowsOf = java.util.Arrays.copyOf(rowsOf, grown)
-      }
+      grow(id)
       var batch = batches(part)
       if (batch == null) {
         batch = plan.newBatch()
@@ -247,6 +338,86 @@ private[manyfold] object GroupShuffle {
       GroupedTraining.writeRow(plan, row, k, batch, batch.addRow(number(id)))
       if (batch.numRows >= limit) flush(part)
     }
+
+    // addBatch's rows ordered by partition, per-partition starts, and group numbers (reused).
+    private var order = new Array[Int](0)
+    private val starts = new Array[Int](numPartitions + 1)
+    private var numbers = new Array[Int](0)
+
+    /**
+     * Packs rows `from until to` of `batch` (the layout of [[add]]'s rows, plain numeric columns),
+     * row `i` of task group `idOf(i)` and partition `partOf(i)`: rows of a partition together, a
+     * column at a time.
+     */
+    def addBatch(
+        batch: ColumnarBatch,
+        from: Int,
+        to: Int,
+        idOf: Array[Int],
+        partOf: Array[Int]
+    ): Unit = {
+      if (order.length < to) {
+        order = new Array[Int](to)
+        numbers = new Array[Int](to)
+      }
+      java.util.Arrays.fill(starts, 0)
+      var i = from
+      while (i < to) {
+        starts(partOf(i) + 1) += 1
+        i += 1
+      }
+      var part = 0
+      while (part < numPartitions) {
+        starts(part + 1) += starts(part)
+        part += 1
+      }
+      val next = java.util.Arrays.copyOf(starts, numPartitions)
+      i = from
+      while (i < to) {
+        val p = partOf(i)
+        order(next(p)) = i
+        next(p) += 1
+        i += 1
+      }
+      part = 0
+      while (part < numPartitions) {
+        var at = starts(part)
+        val end = starts(part + 1)
+        while (at < end) {
+          var b = batches(part)
+          if (b == null) {
+            b = plan.newBatch()
+            batches(part) = b
+          }
+          val count = math.min(end - at, limit - b.numRows)
+          var r = 0
+          while (r < count) {
+            val id = idOf(order(at + r))
+            grow(id)
+            if (number(id) < 0) {
+              number(id) = groups(part).length
+              groups(part) += id
+            }
+            rowsOf(id) += 1
+            numbers(r) = number(id)
+            r += 1
+          }
+          copyColumns(plan, b, b.addRows(numbers, count), batch, order, at, count)
+          if (b.numRows >= limit) flush(part)
+          at += count
+        }
+        part += 1
+      }
+    }
+
+    private def grow(id: Int): Unit =
+      if (id >= number.length) {
+        val grown = math.max(2 * number.length, id + 1)
+        val n = Array.fill(grown)(-1)
+        System.arraycopy(number, 0, n, 0, number.length)
+        number = n
+        rowsOf = java.util.Arrays.copyOf(rowsOf, grown)
+      }
 
     private def flush(part: Int): Unit = {
       val batch = batches(part)

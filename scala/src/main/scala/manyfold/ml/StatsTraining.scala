@@ -96,14 +96,19 @@ private[manyfold] object StatsTraining {
   val KeptRowsLimit: Int = 1 << 18
 
   /**
-   * After this many rows, a map task whose groups average fewer than `minRows /`
-   * [[PassThroughFactor]] rows so far passes its later rows through as rows, without hashing and
-   * keeping them first: its groups would hardly reach `minRows` in it.
+   * After [[probeRows]] rows, a map task that reduced fewer than half of them to statistics passes
+   * its later rows through as rows, without keeping them first: its groups are too small, or their
+   * rows too spread out, to reach `minRows` in it often (keeping every row of 10,000 groups of 100
+   * rows, to pass them on at the end, cost more than the shuffle saved).
    */
-  val ProbeRows: Long = 1L << 16
+  val ProbeRows: Long = 1L << 14
 
-  /** See [[ProbeRows]]. */
-  val PassThroughFactor: Long = 16
+  /**
+   * The rows a map task sees before it decides whether to pass rows through ([[ProbeRows]]): at
+   * least [[ProbeRows]], and 4 `minRows`, so that one large group has had time to reach `minRows`
+   * and be reduced.
+   */
+  def probeRows(minRows: Long): Long = math.max(ProbeRows, 4 * minRows)
 
   /**
    * Rows kept per group id, their bytes in a few large shared arrays: no object per row for the

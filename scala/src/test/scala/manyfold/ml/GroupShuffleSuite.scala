@@ -55,7 +55,7 @@ class GroupShuffleSuite extends AnyFunSuite {
     val input = keys.zipWithIndex.map { case (k, i) => InternalRow(k, i.toDouble, 2.0 * i) }
     val types = Seq(LongType, DoubleType, DoubleType)
     for (parts <- Seq(1, 3)) {
-      val records = GroupShuffle.mapSide(keyed, types, input.iterator, parts).toList
+      val records = GroupShuffle.mapSide(keyed, types, Left(input.iterator), parts).toList
       assert(records.map(_._2.getBinary(1)).forall(_ != null))
       val counts = scala.collection.mutable.Map.empty[Option[Long], Long].withDefaultValue(0L)
       val view = new UnsafeRow(1)
@@ -74,11 +74,11 @@ class GroupShuffleSuite extends AnyFunSuite {
     val named = GroupShuffle.mapSide(
       plan,
       Seq(StringType, DoubleType, DoubleType),
-      Iterator(InternalRow(UTF8String.fromString("a"), 1.0, 2.0)),
+      Left(Iterator(InternalRow(UTF8String.fromString("a"), 1.0, 2.0))),
       2
     )
     assert(named.length == 1)
-    assert(GroupShuffle.mapSide(plan, Seq(StringType), Iterator.empty, 2).isEmpty)
+    assert(GroupShuffle.mapSide(plan, Seq(StringType), Left(Iterator.empty), 2).isEmpty)
     assert(ArrowBatches.allocator.getAllocatedMemory == 0)
   }
 }

@@ -229,7 +229,7 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
       val (calls, appends) = (NativeCalls.trainGroupsCalls, NativeCalls.appendGroupRowsCalls)
       val (opened, closed) = (NativeCalls.openGroupBufferCalls, NativeCalls.closeGroupBufferCalls)
       val types = Seq(StringType, DoubleType, DoubleType)
-      val records = GroupShuffle.mapSide(plan, types, input.iterator, 1).map(_._2).toList
+      val records = GroupShuffle.mapSide(plan, types, Left(input.iterator), 1).map(_._2).toList
       val trained = GroupedTraining.trainPartition(plan, records.iterator).toSeq
       // 100 rows packed in records of 25 rows: 4 records, each appended as it is, one training
       // call, the buffer closed.

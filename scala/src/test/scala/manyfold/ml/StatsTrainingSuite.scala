@@ -205,13 +205,13 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     }
     def fit(
         keptLimit: Int,
-        probeRows: Long = StatsTraining.ProbeRows,
+        probeRows: Long = 0,
         minRows: Long = 10,
         statsRows: Int = 0
     ): (Long, Int, Map[String, Seq[Byte]]) = {
       val types = Seq(StringType, DoubleType, DoubleType)
       val out = GroupShuffle
-        .mapSide(plan, types, rows.iterator, 1, minRows, keptLimit, probeRows, statsRows)
+        .mapSide(plan, types, Left(rows.iterator), 1, minRows, keptLimit, probeRows, statsRows)
         .map(_._2)
         .toList
       val (stats, plain) = out.partition(GroupShuffle.isPartial)
@@ -246,7 +246,7 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     val (rowsSmall, partialsSmall, small) = fit(StatsTraining.KeptRowsLimit, statsRows = 7)
     assert(rowsSmall == 3 && partialsSmall > 4)
     assert(small == whole)
-    // minRows 40: after 3 rows of 3 groups (3 x 16 < 3 x 40) the task passes every later row
+    // minRows 40: after 3 rows, none of them reduced to statistics, the task passes every later row
     // through; every row crosses once, as a row, and the fits are those of the kept path (the
     // 40-row group from statistics of its rows).
     val (rowsPassed, partialsPassed, passed) = fit(StatsTraining.KeptRowsLimit, 3, 40)
@@ -254,6 +254,31 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     val (rowsKept, partialsKept, kept) = fit(StatsTraining.KeptRowsLimit, minRows = 40)
     assert((rowsKept, partialsKept) == ((50L, 1)))
     assert(passed == kept)
+    assert(ArrowBatches.allocator.getAllocatedMemory == 0)
+  }
+
+  test("a task waits 4 minRows before it passes rows through: a large group is still reduced") {
+    val plan = GroupedSuite.linearPlan(maxRowsPerGroup = 1L << 20, batchRows = 1024)
+    val types = Seq(StringType, DoubleType, DoubleType)
+    // minRows above ProbeRows (as for many features): no row is reduced by ProbeRows rows.
+    val minRows = StatsTraining.ProbeRows + 1
+    val n = 5 * minRows
+    def crossed(probeRows: Long): (Long, Int) = {
+      val rows = Iterator
+        .range(0, n.toInt)
+        .map(i => InternalRow(UTF8String.fromString("big"), 0.5 * i, (i % 7).toDouble))
+      val out = GroupShuffle.mapSide(plan, types, Left(rows), 1, minRows, probeRows = probeRows)
+      val (stats, plain) = out.map(_._2).toList.partition(GroupShuffle.isPartial)
+      var rowsCrossed = 0L
+      val view = new UnsafeRow(1)
+      plain.foreach(r => GroupShuffle.forEachGroup(r, view)((_, m) => rowsCrossed += m))
+      (rowsCrossed, stats.length)
+    }
+    assert(StatsTraining.probeRows(minRows) == 4 * minRows)
+    val (rows, partials) = crossed(0)
+    assert(rows == 0 && partials > 0)
+    // Deciding at ProbeRows would have sent every row across as a row.
+    assert(crossed(StatsTraining.ProbeRows) == ((n, 0)))
     assert(ArrowBatches.allocator.getAllocatedMemory == 0)
   }
 
