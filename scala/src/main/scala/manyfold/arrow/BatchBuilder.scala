@@ -276,13 +276,22 @@ final class BatchBuilder private (
    * exactly its size (a counting pass first, then one copy), for a native call to read in place.
    * The caller closes it.
    */
-  def writeIpc(): IpcBuffer = {
+  def writeIpc(): IpcBuffer = IpcBuffer.write(root(), allocator)
+
+  /**
+   * [[writeIpc]] straight into a heap array, with no off-heap copy: `place` gets the stream's size
+   * and returns the array and the offset to write at ([[IpcBuffer.writeInto]]).
+   */
+  def writeIpcInto(place: Long => (Array[Byte], Int)): Unit = IpcBuffer.writeInto(root())(place)
+
+  // The rows written so far as a root that borrows the vectors: closing it would free them, so it
+  // is not closed.
+  private def root(): VectorSchemaRoot = {
     val fields: Seq[FieldVector] = vectors.toSeq
     fields.foreach(_.setValueCount(rows))
-    // The root borrows the vectors: closing it would free them, so it is not closed.
     val root = new VectorSchemaRoot(fields.asJava)
     root.setRowCount(rows)
-    IpcBuffer.write(root, allocator)
+    root
   }
 
   /** [[writeIpc]] copied onto the heap (for tests and small batches). */

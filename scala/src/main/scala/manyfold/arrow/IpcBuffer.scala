@@ -55,20 +55,52 @@ object IpcBuffer {
    * of exactly its size (a counting pass first, then one copy). The caller closes it.
    */
   def write(root: VectorSchemaRoot, allocator: BufferAllocator): IpcBuffer = {
-    def writeTo(channel: WritableByteChannel): Unit = {
-      val writer = new ArrowStreamWriter(root, null, channel)
-      try {
-        writer.start()
-        writer.writeBatch()
-        writer.end()
-      } finally writer.close()
-    }
     val counter = new Counter
-    writeTo(counter)
+    writeStream(root, counter)
     val out = new IpcBuffer(allocator.buffer(math.max(counter.size, 1L)), counter.size)
-    try writeTo(out.channel)
+    try writeStream(root, out.channel)
     catch { case e: Throwable => out.close(); throw e }
     out
+  }
+
+  /**
+   * `root`'s rows as one Arrow IPC stream with one record batch, written straight into a heap
+   * array: `place` gets the stream's size (a counting pass first) and returns the array and the
+   * offset to write it at, with room for that many bytes.
+   */
+  def writeInto(root: VectorSchemaRoot)(place: Long => (Array[Byte], Int)): Unit = {
+    val counter = new Counter
+    writeStream(root, counter)
+    val (target, offset) = place(counter.size)
+    require(
+      offset >= 0 && offset + counter.size <= target.length,
+      s"no room for an IPC stream of ${counter.size} bytes at $offset of ${target.length}"
+    )
+    writeStream(root, new ArrayChannel(target, offset, counter.size))
+  }
+
+  private def writeStream(root: VectorSchemaRoot, channel: WritableByteChannel): Unit = {
+    val writer = new ArrowStreamWriter(root, null, channel)
+    try {
+      writer.start()
+      writer.writeBatch()
+      writer.end()
+    } finally writer.close()
+  }
+
+  /** A channel writing into `size` bytes of a heap array from `offset` on. */
+  private final class ArrayChannel(target: Array[Byte], offset: Int, size: Long)
+      extends WritableByteChannel {
+    private var written = 0L
+    override def write(src: ByteBuffer): Int = {
+      val n = src.remaining()
+      require(written + n <= size, s"IPC stream longer than its counted $size bytes")
+      src.get(target, offset + written.toInt, n)
+      written += n
+      n
+    }
+    override def isOpen: Boolean = true
+    override def close(): Unit = ()
   }
 
   /** A channel that only counts: the first pass of writing a stream of exactly known size. */

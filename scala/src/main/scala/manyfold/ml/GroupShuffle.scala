@@ -422,14 +422,12 @@ private[manyfold] object GroupShuffle {
     private def flush(part: Int): Unit = {
       val batch = batches(part)
       if (batch != null && batch.numRows > 0) {
-        val ipc = batch.writeIpc()
-        batch.clear()
         val ofBatch = groups(part)
         val keys = writeKeys(ofBatch.map(g => (ids.key(g), rowsOf(g))))
+        out += ((part, packedRecord(keys, batch)))
+        batch.clear()
         ofBatch.foreach { g => number(g) = -1; rowsOf(g) = 0 }
         ofBatch.clear()
-        try out += ((part, record(keys, ipc, null)))
-        finally ipc.close()
       }
     }
 
@@ -443,10 +441,30 @@ private[manyfold] object GroupShuffle {
    * the null bits (one word), a word per column (its offset in the row and its size), then each
    * present column's bytes, padded to words. The rows batch is copied once, from its IPC buffer.
    */
-  private[ml] def record(keys: Array[Byte], rows: IpcBuffer, partial: Array[Byte]): InternalRow = {
+  private[ml] def record(keys: Array[Byte], rows: IpcBuffer, partial: Array[Byte]): InternalRow =
+    layout(keys, if (rows == null) -1L else rows.size, partial)(rows.copyTo)
+
+  /** A [[record]] of packed rows, `batch` written as IPC straight into the record's array. */
+  private[ml] def packedRecord(keys: Array[Byte], batch: BatchBuilder): InternalRow = {
+    var out: InternalRow = null
+    batch.writeIpcInto { size =>
+      var at: (Array[Byte], Int) = null
+      out = layout(keys, size, null)((bytes, offset) => at = (bytes, offset))
+      at
+    }
+    out
+  }
+
+  /**
+   * A record of `keys`, `rowsSize` bytes of rows (-1: none) and `partial` (null: none); `rows` gets
+   * the array and the offset where the rows go, to write them there.
+   */
+  private def layout(keys: Array[Byte], rowsSize: Long, partial: Array[Byte])(
+      rows: (Array[Byte], Int) => Unit
+  ): InternalRow = {
     val sizes = Array(
       keys.length.toLong,
-      if (rows == null) -1L else rows.size,
+      rowsSize,
       if (partial == null) -1L else partial.length.toLong
     )
     val header = 8 + 8 * Fields
@@ -462,7 +480,7 @@ private[manyfold] object GroupShuffle {
         Platform.putLong(bytes, base + 8 + 8 * i, (at.toLong << 32) | sizes(i))
         i match {
           case 0 => System.arraycopy(keys, 0, bytes, at, keys.length)
-          case 1 => rows.copyTo(bytes, at)
+          case 1 => rows(bytes, at)
           case _ => System.arraycopy(partial, 0, bytes, at, partial.length)
         }
         at += ((sizes(i) + 7) / 8 * 8).toInt

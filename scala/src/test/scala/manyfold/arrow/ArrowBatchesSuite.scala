@@ -168,6 +168,12 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
       )
       intercept[IndexOutOfBoundsException](b.copyColumn(0, 20, y, order, 0, 11))
       intercept[IllegalArgumentException](b.addRows(numbers, 31))
+      // Written straight into a heap array at an offset: the bytes of writeIpc; no room refused.
+      val bytes = b.toIpc()
+      var into: Array[Byte] = null
+      b.writeIpcInto { size => into = new Array[Byte](size.toInt + 5); (into, 5) }
+      assert(into.drop(5).sameElements(bytes) && into.take(5).forall(_ == 0))
+      intercept[IllegalArgumentException](b.writeIpcInto(size => (new Array[Byte](size.toInt), 1)))
     } finally {
       b.close()
       y.close()

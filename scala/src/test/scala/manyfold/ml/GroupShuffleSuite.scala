@@ -29,6 +29,8 @@ class GroupShuffleSuite extends AnyFunSuite {
       try {
         val rows = GroupShuffle.record(keys, ipc, null)
         assert(rows == spark(keys, ipcBytes, null))
+        // The map side writes the IPC stream straight into the record: the same bytes.
+        assert(GroupShuffle.packedRecord(keys, batch) == rows)
         assert(!GroupShuffle.isPartial(rows) && rows.getBinary(1).sameElements(ipcBytes))
         val stats = GroupShuffle.record(keys, null, partial)
         assert(stats == spark(keys, null, partial))
