@@ -2,9 +2,9 @@ package manyfold.ml
 
 import manyfold.arrow.{PredictionLists, Predictions}
 import org.apache.spark.ml.linalg.SQLDataTypes
-import org.apache.spark.sql.types.{ArrayType, ByteType, DataType, Decimal, DoubleType, IntegerType}
-import org.apache.spark.sql.vectorized.{ColumnVector, ColumnarArray, ColumnarMap}
-import org.apache.spark.unsafe.types.UTF8String
+import org.apache.spark.sql.manyfold.ReadOnlyColumn
+import org.apache.spark.sql.types.{ArrayType, ByteType, DataType, DoubleType, IntegerType}
+import org.apache.spark.sql.vectorized.{ColumnVector, ColumnarArray}
 
 /**
  * A predictions batch as Spark column vectors, read in place (no copy, no object per row): the
@@ -22,29 +22,7 @@ private[manyfold] object PredictionColumns {
       case OutputKind.Probability => new DenseVectors(p.probability, p.defined)
     }.toArray
 
-  /** A read-only column: every accessor its type does not use refuses. */
-  abstract class ReadOnly(t: DataType) extends ColumnVector(t) {
-    private def unsupported(what: String): Nothing =
-      throw new UnsupportedOperationException(s"$what of a $t prediction column")
-    override def close(): Unit = ()
-    override def getBoolean(rowId: Int): Boolean = unsupported("getBoolean")
-    override def getByte(rowId: Int): Byte = unsupported("getByte")
-    override def getShort(rowId: Int): Short = unsupported("getShort")
-    override def getInt(rowId: Int): Int = unsupported("getInt")
-    override def getLong(rowId: Int): Long = unsupported("getLong")
-    override def getFloat(rowId: Int): Float = unsupported("getFloat")
-    override def getDouble(rowId: Int): Double = unsupported("getDouble")
-    override def getArray(rowId: Int): ColumnarArray = unsupported("getArray")
-    override def getMap(ordinal: Int): ColumnarMap = unsupported("getMap")
-    override def getDecimal(rowId: Int, precision: Int, scale: Int): Decimal =
-      unsupported("getDecimal")
-    override def getUTF8String(rowId: Int): UTF8String = unsupported("getUTF8String")
-    override def getBinary(rowId: Int): Array[Byte] = unsupported("getBinary")
-    override def getChild(ordinal: Int): ColumnVector = unsupported("getChild")
-  }
-
-  /** Null where `valid` is false (no `valid`: never null). */
-  abstract class Validity(t: DataType, valid: Array[Boolean]) extends ReadOnly(t) {
+  abstract class Validity(t: DataType, valid: Array[Boolean]) extends ReadOnlyColumn(t) {
     private lazy val nulls = if (valid == null) 0 else valid.count(!_)
     override def hasNull: Boolean = nulls > 0
     override def numNulls: Int = nulls
@@ -61,14 +39,14 @@ private[manyfold] object PredictionColumns {
   }
 
   /** Every row null. */
-  final class Nulls(t: DataType, rows: Int) extends ReadOnly(t) {
+  final class Nulls(t: DataType, rows: Int) extends ReadOnlyColumn(t) {
     override def hasNull: Boolean = rows > 0
     override def numNulls: Int = rows
     override def isNullAt(rowId: Int): Boolean = true
   }
 
   /** The same byte in every row. */
-  final class Constant(value: Byte) extends ReadOnly(ByteType) {
+  final class Constant(value: Byte) extends ReadOnlyColumn(ByteType) {
     override def hasNull: Boolean = false
     override def numNulls: Int = 0
     override def isNullAt(rowId: Int): Boolean = false

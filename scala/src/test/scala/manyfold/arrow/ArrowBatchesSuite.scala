@@ -21,10 +21,9 @@ import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.functions.col
 import org.apache.spark.sql.execution.vectorized.OnHeapColumnVector
 import org.apache.spark.sql.types._
-import org.apache.spark.sql.vectorized.ColumnVector
 import org.scalatest.BeforeAndAfterAll
 import org.scalatest.funsuite.AnyFunSuite
-import org.apache.spark.sql.manyfold.SparkShim
+import org.apache.spark.sql.manyfold.{ReadOnlyColumn, SparkShim}
 
 class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfterAll {
 
@@ -127,25 +126,11 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
         y.putDouble(i, i + 0.25)
         if (i % 5 == 0) x.putNull(i) else x.putInt(i, -i)
       }
-      val asDouble = new ColumnVector(DoubleType) {
-        override def close(): Unit = ()
+      val asDouble = new ReadOnlyColumn(DoubleType) {
         override def hasNull: Boolean = x.hasNull
         override def numNulls: Int = x.numNulls
         override def isNullAt(r: Int): Boolean = x.isNullAt(r)
         override def getDouble(r: Int): Double = x.getInt(r).toDouble
-        private def no = throw new UnsupportedOperationException
-        override def getBoolean(r: Int): Boolean = no
-        override def getByte(r: Int): Byte = no
-        override def getShort(r: Int): Short = no
-        override def getInt(r: Int): Int = no
-        override def getLong(r: Int): Long = no
-        override def getFloat(r: Int): Float = no
-        override def getArray(r: Int) = no
-        override def getMap(r: Int) = no
-        override def getDecimal(r: Int, p: Int, s: Int) = no
-        override def getUTF8String(r: Int) = no
-        override def getBinary(r: Int) = no
-        override def getChild(i: Int) = no
       }
       val order = Array.tabulate(30)(29 - _)
       // 3 rows one by one (a start that is not byte-aligned), then 13 + 14 in bulk.

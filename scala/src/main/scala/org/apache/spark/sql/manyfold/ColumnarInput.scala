@@ -12,8 +12,7 @@ import org.apache.spark.sql.execution.{
 }
 import org.apache.spark.sql.execution.adaptive.AdaptiveSparkPlanExec
 import org.apache.spark.sql.types._
-import org.apache.spark.sql.vectorized.{ColumnVector, ColumnarArray, ColumnarBatch, ColumnarMap}
-import org.apache.spark.unsafe.types.UTF8String
+import org.apache.spark.sql.vectorized.{ColumnVector, ColumnarBatch}
 
 /**
  * A DataFrame read as the columnar batches under it, when its plan is a projection of columns over
@@ -83,7 +82,7 @@ object ColumnarInput {
     )
 
   /** A numeric column read as Spark casts it to double. */
-  private final class AsDouble(c: ColumnVector) extends ColumnVector(DoubleType) {
+  private final class AsDouble(c: ColumnVector) extends ReadOnlyColumn(DoubleType) {
     private val read: Int => Double = c.dataType match {
       case DoubleType => c.getDouble
       case FloatType => c.getFloat(_).toDouble
@@ -93,25 +92,9 @@ object ColumnarInput {
       case ByteType => c.getByte(_).toDouble
       case other => throw new IllegalArgumentException(s"a $other column read as double")
     }
-    private def unsupported(what: String): Nothing =
-      throw new UnsupportedOperationException(s"$what of a double column")
     override def getDouble(rowId: Int): Double = read(rowId)
     override def isNullAt(rowId: Int): Boolean = c.isNullAt(rowId)
     override def hasNull: Boolean = c.hasNull
     override def numNulls: Int = c.numNulls
-    override def close(): Unit = ()
-    override def getBoolean(rowId: Int): Boolean = unsupported("getBoolean")
-    override def getByte(rowId: Int): Byte = unsupported("getByte")
-    override def getShort(rowId: Int): Short = unsupported("getShort")
-    override def getInt(rowId: Int): Int = unsupported("getInt")
-    override def getLong(rowId: Int): Long = unsupported("getLong")
-    override def getFloat(rowId: Int): Float = unsupported("getFloat")
-    override def getArray(rowId: Int): ColumnarArray = unsupported("getArray")
-    override def getMap(ordinal: Int): ColumnarMap = unsupported("getMap")
-    override def getDecimal(rowId: Int, precision: Int, scale: Int): Decimal =
-      unsupported("getDecimal")
-    override def getUTF8String(rowId: Int): UTF8String = unsupported("getUTF8String")
-    override def getBinary(rowId: Int): Array[Byte] = unsupported("getBinary")
-    override def getChild(ordinal: Int): ColumnVector = unsupported("getChild")
   }
 }
