@@ -163,11 +163,16 @@ private[manyfold] object GroupShuffle {
     }
 
     var seen = 0L
-    // Set when fewer than half of the first probeRows rows went to statistics (or there are no
-    // statistics): the later rows are packed at once, without keeping them (any split is correct:
-    // the reduce side decides by a group's total rows).
+    // Set at probeAt rows when fewer than half of them went to statistics, and the groups are
+    // either tiny or come in runs (the rows after probeAt / 2 are mostly of groups not seen
+    // before it), so they will hardly reach minRows later (or when there are no statistics): the
+    // later rows are packed at once, without keeping them. Any split is correct: the reduce side
+    // decides by a group's total rows.
     var passing = minRows == 0
     val probeAt = if (probeRows > 0) probeRows else StatsTraining.probeRows(minRows)
+    val half = probeAt / 2
+    var groupsAtHalf = 0 // groups seen in the first `half` rows
+    var recurring = 0L // rows after `half` of those groups
 
     // The task id of `row`'s group, the row counted.
     def countRow(row: InternalRow): Int = {
@@ -201,7 +206,13 @@ private[manyfold] object GroupShuffle {
         toStatistics = true
       }
       seen += 1
-      if (!passing && seen == probeAt && 2 * reduced < seen) passing = true
+      if (seen == half) groupsAtHalf = ids.size
+      else if (seen > half && id < groupsAtHalf) recurring += 1
+      if (!passing && seen == probeAt && 2 * reduced < seen) {
+        val tiny = seen * StatsTraining.TinyGroupFactor < ids.size * minRows
+        val runs = 2 * recurring < seen - half
+        passing = tiny || runs
+      }
       toStatistics
     }
 

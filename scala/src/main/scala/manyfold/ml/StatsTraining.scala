@@ -97,11 +97,17 @@ private[manyfold] object StatsTraining {
 
   /**
    * After [[probeRows]] rows, a map task that reduced fewer than half of them to statistics passes
-   * its later rows through as rows, without keeping them first: its groups are too small, or their
-   * rows too spread out, to reach `minRows` in it often (keeping every row of 10,000 groups of 100
-   * rows, to pass them on at the end, cost more than the shuffle saved).
+   * its later rows through as rows, without keeping them first, when its groups will hardly reach
+   * `minRows` in it: they average fewer than `minRows /` [[TinyGroupFactor]] rows so far, or they
+   * come in runs (most rows of the probe's second half are of groups not seen in its first half),
+   * so a group's rows so far are about all it will get. Keeping every row of 10,000 groups of 100
+   * rows, to pass them on at the end, cost more than the shuffle saved; groups of many rows in
+   * random order are kept until they reach `minRows`.
    */
   val ProbeRows: Long = 1L << 14
+
+  /** See [[ProbeRows]]. */
+  val TinyGroupFactor: Long = 16
 
   /**
    * The rows a map task sees before it decides whether to pass rows through ([[ProbeRows]]): at

@@ -246,9 +246,9 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     val (rowsSmall, partialsSmall, small) = fit(StatsTraining.KeptRowsLimit, statsRows = 7)
     assert(rowsSmall == 3 && partialsSmall > 4)
     assert(small == whole)
-    // minRows 40: after 3 rows, none of them reduced to statistics, the task passes every later row
-    // through; every row crosses once, as a row, and the fits are those of the kept path (the
-    // 40-row group from statistics of its rows).
+    // minRows 40: after 3 rows of 3 groups (3 x 16 < 3 x 40), none reduced, the task passes every
+    // later row through; every row crosses once, as a row, and the fits are those of the kept path
+    // (the 40-row group from statistics of its rows).
     val (rowsPassed, partialsPassed, passed) = fit(StatsTraining.KeptRowsLimit, 3, 40)
     assert((rowsPassed, partialsPassed) == ((90L, 0)))
     val (rowsKept, partialsKept, kept) = fit(StatsTraining.KeptRowsLimit, minRows = 40)
@@ -257,7 +257,7 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     assert(ArrowBatches.allocator.getAllocatedMemory == 0)
   }
 
-  test("a task waits 4 minRows before it passes rows through: a large group is still reduced") {
+  test("a task waits 4 minRows before it may pass rows through: a large group is reduced") {
     val plan = GroupedSuite.linearPlan(maxRowsPerGroup = 1L << 20, batchRows = 1024)
     val types = Seq(StringType, DoubleType, DoubleType)
     // minRows above ProbeRows (as for many features): no row is reduced by ProbeRows rows.
@@ -277,8 +277,36 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
     assert(StatsTraining.probeRows(minRows) == 4 * minRows)
     val (rows, partials) = crossed(0)
     assert(rows == 0 && partials > 0)
-    // Deciding at ProbeRows would have sent every row across as a row.
-    assert(crossed(StatsTraining.ProbeRows) == ((n, 0)))
+    // Deciding at ProbeRows, nothing reduced yet, keeps the rows too: they are all of one group.
+    assert(crossed(StatsTraining.ProbeRows) == ((0L, partials)))
+    assert(ArrowBatches.allocator.getAllocatedMemory == 0)
+  }
+
+  test("at the probe, groups that come in runs pass through; groups spread out are kept") {
+    val plan = GroupedSuite.linearPlan(maxRowsPerGroup = 10000, batchRows = 1024)
+    val types = Seq(StringType, DoubleType, DoubleType)
+    // Rows crossed as rows, and partials, for groups given as (name, rows) in this row order.
+    def crossed(order: Seq[String]): (Long, Int) = {
+      val rows = order.zipWithIndex.map { case (g, i) =>
+        InternalRow(UTF8String.fromString(g), 0.5 * i + g.length, (i % 7).toDouble)
+      }
+      val out = GroupShuffle.mapSide(plan, types, Left(rows.iterator), 1, 40, probeRows = 100)
+      val (stats, plain) = out.map(_._2).toList.partition(GroupShuffle.isPartial)
+      var n = 0L
+      val view = new UnsafeRow(1)
+      plain.foreach(r => GroupShuffle.forEachGroup(r, view)((_, m) => n += m))
+      (n, stats.length)
+    }
+    // Runs of 30 rows of 20 groups, then a group of 200: at row 100 nothing was reduced and the
+    // rows after row 50 are mostly of new groups, so the task passes every later row through; the
+    // large group too crosses as rows.
+    val runs = (0 until 20).flatMap(g => Seq.fill(30)(s"run$g")) ++ Seq.fill(200)("large")
+    assert(crossed(runs) == ((800L, 0)))
+    // 5 groups of 200 rows, interleaved: at row 100 nothing was reduced either, but every row
+    // after row 50 is of a group seen before; rows are kept, and each group reaches minRows.
+    val spread = (0 until 200).flatMap(_ => (0 until 5).map(g => s"spread$g"))
+    val (rows, partials) = crossed(spread)
+    assert(rows == 0 && partials >= 5)
     assert(ArrowBatches.allocator.getAllocatedMemory == 0)
   }
 
