@@ -62,10 +62,12 @@ private[manyfold] object GroupShuffle {
   ): RDD[GroupedTraining.Trained] = {
     val types = selected.schema.map(_.dataType)
     val parts = math.max(1, numPartitions)
-    val mapped = ColumnarInput.batches(selected) match {
-      case Some(batches) if plan.fold.isEmpty && plan.layout.vectorColumn.isEmpty =>
+    // Column batches carry plain numeric columns only: no fold column, no Vector features.
+    val plain = plan.fold.isEmpty && plan.layout.vectorColumn.isEmpty
+    val mapped = (if (plain) ColumnarInput.batches(selected) else None) match {
+      case Some(batches) =>
         batches.mapPartitions(b => mapSide(plan, types, Right(b), parts, minRows))
-      case _ =>
+      case None =>
         GroupedTraining
           .rethrowInvalidInput(SparkShim.queryExecution(selected).toRdd)
           .mapPartitions(rows => mapSide(plan, types, Left(rows), parts, minRows))
@@ -82,8 +84,9 @@ private[manyfold] object GroupShuffle {
    * batches. Else a group's rows are kept until the task has seen `minRows` of them; then they and
    * its later rows go into a statistics batch, reduced to one partial per group and batch of
    * `statsRows` rows ([[StatsTraining.statsBatchRows]] when 0). Kept rows are packed when the input
-   * ends or `keptLimit` rows were kept, and the rows after the first `probeRows` are packed at once
-   * when fewer than half of those went to statistics ([[StatsTraining.probeRows]] when 0).
+   * ends or `keptLimit` rows were kept, and the rows after the first `probeRows`
+   * ([[StatsTraining.probeRows]] when 0) are packed at once when those say the groups will hardly
+   * reach `minRows` in this task ([[StatsTraining.ProbeRows]]).
    */
   def mapSide(
       plan: GroupedTraining.Plan,
@@ -335,18 +338,8 @@ private[manyfold] object GroupShuffle {
     private var rowsOf = new Array[Long](64)
 
     def add(id: Int, part: Int, row: InternalRow): Unit = {
-      grow(id)
-      var batch = batches(part)
-      if (batch == null) {
-        batch = plan.newBatch()
-        batches(part) = batch
-      }
-      if (number(id) < 0) {
-        number(id) = groups(part).length
-        groups(part) += id
-      }
-      rowsOf(id) += 1
-      GroupedTraining.writeRow(plan, row, k, batch, batch.addRow(number(id)))
+      val batch = openBatch(part)
+      GroupedTraining.writeRow(plan, row, k, batch, batch.addRow(numberIn(part, id)))
       if (batch.numRows >= limit) flush(part)
     }
 
@@ -395,22 +388,11 @@ private[manyfold] object GroupShuffle {
         var at = starts(part)
         val end = starts(part + 1)
         while (at < end) {
-          var b = batches(part)
-          if (b == null) {
-            b = plan.newBatch()
-            batches(part) = b
-          }
+          val b = openBatch(part)
           val count = math.min(end - at, limit - b.numRows)
           var r = 0
           while (r < count) {
-            val id = idOf(order(at + r))
-            grow(id)
-            if (number(id) < 0) {
-              number(id) = groups(part).length
-              groups(part) += id
-            }
-            rowsOf(id) += 1
-            numbers(r) = number(id)
+            numbers(r) = numberIn(part, idOf(order(at + r)))
             r += 1
           }
           copyColumns(plan, b, b.addRows(numbers, count), batch, order, at, count)
@@ -421,7 +403,15 @@ private[manyfold] object GroupShuffle {
       }
     }
 
-    private def grow(id: Int): Unit =
+    // Partition `part`'s open batch, made at its first row.
+    private def openBatch(part: Int): BatchBuilder = {
+      if (batches(part) == null) batches(part) = plan.newBatch()
+      batches(part)
+    }
+
+    // The number of task group `id` in partition `part`'s open batch (a new one if it has none
+    // there yet), for one more row of it.
+    private def numberIn(part: Int, id: Int): Int = {
       if (id >= number.length) {
         val grown = math.max(2 * number.length, id + 1)
         val n = Array.fill(grown)(-1)
@@ -429,6 +419,13 @@ private[manyfold] object GroupShuffle {
         number = n
         rowsOf = java.util.Arrays.copyOf(rowsOf, grown)
       }
+      if (number(id) < 0) {
+        number(id) = groups(part).length
+        groups(part) += id
+      }
+      rowsOf(id) += 1
+      number(id)
+    }
 
     private def flush(part: Int): Unit = {
       val batch = batches(part)

@@ -22,6 +22,7 @@ private[manyfold] object PredictionColumns {
       case OutputKind.Probability => new DenseVectors(p.probability, p.defined)
     }.toArray
 
+  /** Null where `valid` is false (no `valid`: never null). */
   abstract class Validity(t: DataType, valid: Array[Boolean]) extends ReadOnlyColumn(t) {
     private lazy val nulls = if (valid == null) 0 else valid.count(!_)
     override def hasNull: Boolean = nulls > 0

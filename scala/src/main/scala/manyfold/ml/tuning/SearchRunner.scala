@@ -89,7 +89,7 @@ private[manyfold] object SearchRunner {
       plan: GroupedTraining.Plan
   ): Unit = {
     val sc = spark.sparkContext
-    val columns = plan.scalarColumns.length + plan.layout.size + plan.fold.size
+    val columns = plan.scalarCount + plan.layout.size + plan.fold.size
     val rows = df.count()
     val needed = 2L * rows * columns * 8L
     val (available, source) = spark.conf.getOption(MaxDataBytesKey) match {
