@@ -8,9 +8,10 @@ import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.{Column, DataFrame, Row, SparkSession}
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.{InterpretedOrdering, UnsafeRow}
-import org.apache.spark.sql.functions.{coalesce, col, length, lit}
+import org.apache.spark.sql.functions.col
 import org.apache.spark.sql.types._
-import org.apache.spark.sql.manyfold.SparkShim
+import org.apache.spark.sql.manyfold.{CachedTable, SparkShim}
+import org.apache.spark.unsafe.types.UTF8String
 
 /**
  * The models table of a [[GroupedModel]] as a distributed DataFrame: built from the training
@@ -85,21 +86,22 @@ private[manyfold] object ModelsTable {
   /**
    * Counts groups, failed groups and model bytes in one pass over the table: one job with no
    * shuffle (an aggregation would add a shuffle and, with adaptive execution, two more jobs), one
-   * row per partition back to the driver.
+   * row per partition back to the driver. A persisted table is read from its cache's batches
+   * ([[CachedTable]]), so that building the cache and counting are one job.
    */
   def summarize(models: DataFrame): Summary = {
-    val flags = models.select(
-      col("status") === GroupedTraining.Ok,
-      coalesce(length(col("model")).cast(LongType), lit(0L))
-    )
-    val perPartition = SparkShim
-      .queryExecution(flags)
-      .toRdd
+    val columns = CachedTable.rows(models, Seq("status", "model")).getOrElse {
+      SparkShim.queryExecution(models.select("status", "model")).toRdd
+    }
+    val ok = UTF8String.fromString(GroupedTraining.Ok)
+    val perPartition = columns
       .mapPartitions { rows =>
         var groups, failed, bytes = 0L
         rows.foreach { row =>
           groups += 1
-          if (row.getBoolean(0)) bytes += row.getLong(1) else failed += 1
+          if (row.getUTF8String(0) == ok) {
+            if (!row.isNullAt(1)) bytes += row.getBinary(1).length
+          } else failed += 1
         }
         Iterator.single(Summary(groups, failed, bytes))
       }

@@ -455,6 +455,50 @@ class GroupedSuite extends AnyFunSuite with SharedSpark {
     )
   }
 
+  test("a fit is one Spark job: it trains every group into the cached table and counts them") {
+    val jobs = new java.util.concurrent.atomic.AtomicInteger
+    val listener = new SparkListener {
+      override def onJobStart(job: SparkListenerJobStart): Unit = jobs.incrementAndGet()
+    }
+    val sc = spark.sparkContext
+    // 30 groups of 6 rows, and one that fails (NaN label): its model is null.
+    val df = manyGroups(30, 6).union(manyGroups(1, 6).selectExpr("-1 AS k", "a", "b", "0D/0D AS y"))
+    for (adaptive <- Seq("true", "false")) {
+      val before = spark.conf.getOption("spark.sql.adaptive.enabled")
+      spark.conf.set("spark.sql.adaptive.enabled", adaptive)
+      try {
+        ListenerBusAccess.drain(sc)
+        sc.addSparkListener(listener)
+        jobs.set(0)
+        val model =
+          try {
+            val fitted = Grouped(new LinearRegression().setInputCols("a", "b").setLabelCol("y"))
+              .setGroupCols("k")
+              .fit(df)
+            ListenerBusAccess.drain(sc)
+            fitted
+          } finally sc.removeSparkListener(listener)
+        assert(jobs.get == 1, s"adaptive=$adaptive: ${jobs.get} jobs")
+        val cached = spark.sharedState.cacheManager.lookupCachedData(model.models)
+        assert(cached.isDefined, s"adaptive=$adaptive: the models table is not persisted")
+        assert(cached.get.cachedRepresentation.cacheBuilder.isCachedColumnBuffersLoaded)
+        // The counts, as the table's own rows give them.
+        val rows = model.models.select("status", "model").collect()
+        assert(model.numGroups == 31 && rows.length == 31)
+        assert(rows.count(_.getString(0) != "ok") == 1)
+        assert(model.models.where("k = -1").select("model").head().isNullAt(0))
+        assert(
+          model.modelBytesTotal ==
+            rows.filter(_.getString(0) == "ok").map(_.getAs[Array[Byte]](1).length.toLong).sum
+        )
+        model.models.unpersist()
+      } finally
+        before.fold(spark.conf.unset("spark.sql.adaptive.enabled"))(
+          spark.conf.set("spark.sql.adaptive.enabled", _)
+        )
+    }
+  }
+
   test("model(keys) finds array and struct keys, given as a Seq and a Row") {
     val df = manyGroups(3, 6).selectExpr(
       "array(k, k + 1) AS arr",
