@@ -6,8 +6,12 @@ import manyfold.arrow.GroupResult
 import manyfold.jni.NativeCalls
 import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.{Column, DataFrame, Row, SparkSession}
-import org.apache.spark.sql.catalyst.InternalRow
-import org.apache.spark.sql.catalyst.expressions.{InterpretedOrdering, UnsafeRow}
+import org.apache.spark.sql.catalyst.{CatalystTypeConverters, InternalRow}
+import org.apache.spark.sql.catalyst.expressions.{
+  GenericInternalRow,
+  InterpretedOrdering,
+  UnsafeRow
+}
 import org.apache.spark.sql.functions.col
 import org.apache.spark.sql.types._
 import org.apache.spark.sql.manyfold.{CachedTable, SparkShim}
@@ -57,7 +61,8 @@ private[manyfold] object ModelsTable {
 
   /**
    * The models table of training outcomes, distributed as they were trained (in no particular
-   * order): each row is built on the executor that trained its group.
+   * order): each row is built on the executor that trained its group, as Spark's internal row (no
+   * encoder, so no code generated per task).
    */
   def of(
       spark: SparkSession,
@@ -67,20 +72,34 @@ private[manyfold] object ModelsTable {
       extra: Seq[(StructField, GroupResult => Any)] = Nil
   ): DataFrame = {
     val tableSchema = schema(keyFields, estimator, extra.map(_._1))
-    val keySchema = StructType(tableSchema.fields.take(keyFields.length))
+    val keyTypes = keyFields.map(_.dataType).toArray
     val iterative = estimator.info.iterative
-    val cells = extra.map(_._2)
     val rows = trained.mapPartitions { outcomes =>
-      val toKey = GroupedTraining.keyConverter(keySchema)
+      // The extra cells are external values (a String, a boxed Double): converted to Spark's.
+      val cells = extra.map { case (field, cell) =>
+        val toCatalyst = CatalystTypeConverters.createToCatalystConverter(field.dataType)
+        (r: GroupResult) => toCatalyst(cell(r))
+      }
       outcomes.map { case GroupedTraining.Trained(key, r) =>
-        Row.fromSeq(
-          toKey(key).toSeq ++ Seq(r.model, r.rows) ++ r.metrics.map(_.map(Double.box).orNull) ++
-            (if (iterative) Seq(r.converged.map(Boolean.box).orNull) else Nil) ++
-            Seq(r.status, r.error, r.trainMillis) ++ cells.map(_(r))
-        )
+        val values = new Array[Any](tableSchema.length)
+        var i = 0
+        while (i < keyTypes.length) {
+          values(i) = if (key.isNullAt(i)) null else key.get(i, keyTypes(i))
+          i += 1
+        }
+        def put(value: Any): Unit = { values(i) = value; i += 1 }
+        put(r.model)
+        put(r.rows)
+        r.metrics.foreach(m => put(m.map(Double.box).orNull))
+        if (iterative) put(r.converged.map(Boolean.box).orNull)
+        put(UTF8String.fromString(r.status))
+        put(UTF8String.fromString(r.error))
+        put(r.trainMillis)
+        cells.foreach(cell => put(cell(r)))
+        new GenericInternalRow(values): InternalRow
       }
     }
-    spark.createDataFrame(rows, tableSchema)
+    SparkShim.createDataFrame(spark, rows, tableSchema)
   }
 
   /**
