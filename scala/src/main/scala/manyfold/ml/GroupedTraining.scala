@@ -1,6 +1,5 @@
 package manyfold.ml
 
-import scala.collection.mutable
 import scala.collection.mutable.ArrayBuffer
 
 import manyfold.arrow.{ArrowBatches, BatchBuilder, BatchColumn, FeatureLayout, GroupResult}
@@ -31,8 +30,8 @@ private[manyfold] object GroupedTraining {
   /**
    * A task's group ids: each distinct key (an UnsafeRow, copied when first seen) gets the next id,
    * in order of first appearance. With `keyTypes` of one integral column (byte, short, int, long,
-   * date or timestamp), keys are told apart by that value in a `LongMap`, and [[ofRow]] reads it
-   * from the row without projecting a key row first.
+   * date or timestamp), keys are told apart by that value in a [[LongIntMap]], and [[ofRow]] reads
+   * it from the row without projecting a key row first.
    */
   final class GroupIds(keyTypes: Seq[DataType] = Nil) {
     private val ids = new java.util.HashMap[UnsafeRow, Integer]
@@ -41,7 +40,7 @@ private[manyfold] object GroupedTraining {
     // The integral key's value in a row; null when the key is not one integral column.
     private val valueOf: InternalRow => Long = Schemas.integralKey(keyTypes).orNull
     // Ids by the integral key's value (as prediction's key index looks models up).
-    private val byValue = if (valueOf == null) null else new mutable.LongMap[Int]()
+    private val byValue = if (valueOf == null) null else new LongIntMap
     private var nullId = -1
     // The last integral key looked up and its id (-1: none): rows of a group often come together.
     private var lastValue = 0L

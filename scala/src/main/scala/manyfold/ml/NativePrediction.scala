@@ -278,7 +278,7 @@ private[manyfold] object NativePrediction {
     def apply(keyTypes: Seq[DataType], keys: Iterator[UnsafeRow]): KeyIndex =
       Schemas.integralKey(keyTypes) match {
         case Some(read) =>
-          val map = new mutable.LongMap[Int]()
+          val map = new LongIntMap
           var nullModel = -1
           keys.zipWithIndex.foreach { case (key, i) =>
             if (key.isNullAt(0)) nullModel = i else map.update(read(key), i)
@@ -306,7 +306,7 @@ private[manyfold] object NativePrediction {
   private final class LongKeys(
       t: DataType,
       read: InternalRow => Long,
-      map: mutable.LongMap[Int],
+      map: LongIntMap,
       nullModel: Int
   ) extends KeyIndex {
     override def lookup(keyOf: UnsafeProjection): InternalRow => Int = { row =>
