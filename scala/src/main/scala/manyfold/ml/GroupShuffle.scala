@@ -131,7 +131,7 @@ private[manyfold] object GroupShuffle {
         finally ipc.close()
       StatsTraining.readStats(bytes).foreach { case (g, partial) =>
         val key = batchIds.key(g)
-        out += ((partitionOfKey(key), record(writeKeys(Seq((key, 0L))), null, partial)))
+        out += ((partitionOfKey(key), record(writeKeys(1, _ => key, _ => 0L), null, partial)))
       }
       batchIds.clear()
     }
@@ -161,7 +161,7 @@ private[manyfold] object GroupShuffle {
     }
 
     def packKept(): Unit = {
-      kept.iterator.foreach { case (g, r) => packer.add(g, partitionOf(g), r) }
+      kept.foreach((g, r) => packer.add(g, partitionOf(g), r))
       kept.clear()
     }
 
@@ -331,8 +331,10 @@ private[manyfold] object GroupShuffle {
     private val k = plan.keyTypes.length
     private val limit = packRows(plan, numPartitions)
     private val batches = new Array[BatchBuilder](numPartitions)
-    // Per partition: the task ids of its open batch's groups, by the batch's group number.
-    private val groups = Array.fill(numPartitions)(ArrayBuffer.empty[Int])
+    // Per partition: the task ids of its open batch's groups, by the batch's group number, and
+    // how many there are.
+    private val groups = Array.fill(numPartitions)(new Array[Int](16))
+    private val groupCount = new Array[Int](numPartitions)
     // Per task id: its number in its partition's open batch (-1: none yet) and rows there.
     private var number = Array.fill(64)(-1)
     private var rowsOf = new Array[Long](64)
@@ -420,8 +422,11 @@ private[manyfold] object GroupShuffle {
         rowsOf = java.util.Arrays.copyOf(rowsOf, grown)
       }
       if (number(id) < 0) {
-        number(id) = groups(part).length
-        groups(part) += id
+        val n = groupCount(part)
+        if (n == groups(part).length) groups(part) = java.util.Arrays.copyOf(groups(part), 2 * n)
+        groups(part)(n) = id
+        groupCount(part) = n + 1
+        number(id) = n
       }
       rowsOf(id) += 1
       number(id)
@@ -431,11 +436,17 @@ private[manyfold] object GroupShuffle {
       val batch = batches(part)
       if (batch != null && batch.numRows > 0) {
         val ofBatch = groups(part)
-        val keys = writeKeys(ofBatch.map(g => (ids.key(g), rowsOf(g))))
+        val count = groupCount(part)
+        val keys = writeKeys(count, n => ids.key(ofBatch(n)), n => rowsOf(ofBatch(n)))
         out += ((part, packedRecord(keys, batch)))
         batch.clear()
-        ofBatch.foreach { g => number(g) = -1; rowsOf(g) = 0 }
-        ofBatch.clear()
+        var n = 0
+        while (n < count) {
+          number(ofBatch(n)) = -1
+          rowsOf(ofBatch(n)) = 0
+          n += 1
+        }
+        groupCount(part) = 0
       }
     }
 
@@ -500,14 +511,24 @@ private[manyfold] object GroupShuffle {
     row
   }
 
-  /** The `keys` column of a record holding `groups` (key row, rows). */
-  def writeKeys(groups: Iterable[(UnsafeRow, Long)]): Array[Byte] = {
-    val size = groups.iterator.map(4 + _._1.getSizeInBytes + 8).sum
-    val buffer = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN)
-    groups.foreach { case (key, rows) =>
-      buffer.putInt(key.getSizeInBytes)
-      buffer.put(key.getBytes)
-      buffer.putLong(rows)
+  /** The `keys` column of a record holding `count` groups: group `i`'s key row and rows. */
+  def writeKeys(count: Int, key: Int => UnsafeRow, rows: Int => Long): Array[Byte] = {
+    var size = 0L
+    var i = 0
+    while (i < count) {
+      size += 4 + key(i).getSizeInBytes + 8
+      i += 1
+    }
+    require(size <= Int.MaxValue, s"the keys of $count groups take more than 2 GiB")
+    val buffer = ByteBuffer.allocate(size.toInt).order(ByteOrder.LITTLE_ENDIAN)
+    i = 0
+    while (i < count) {
+      val k = key(i)
+      buffer.putInt(k.getSizeInBytes)
+      k.writeToMemory(buffer.array, Platform.BYTE_ARRAY_OFFSET + buffer.position())
+      buffer.position(buffer.position() + k.getSizeInBytes)
+      buffer.putLong(rows(i))
+      i += 1
     }
     buffer.array
   }

@@ -190,11 +190,20 @@ private[manyfold] object StatsTraining {
       tail(group) = -1
     }
 
-    /** Every kept row with its group id, group by group. */
-    def iterator: Iterator[(Int, UnsafeRow)] =
-      (0 until groups).iterator.flatMap { g =>
-        Iterator.iterate(head(g))(next(_)).takeWhile(_ >= 0).map(r => (g, point(r)))
+    /**
+     * Calls `f` with every kept row and its group id, group by group (the row valid in the call).
+     */
+    def foreach(f: (Int, UnsafeRow) => Unit): Unit = {
+      var g = 0
+      while (g < groups) {
+        var r = head(g)
+        while (r >= 0) {
+          f(g, point(r))
+          r = next(r)
+        }
+        g += 1
       }
+    }
 
     /** Forgets every row; the chunks are reused. */
     def clear(): Unit = {

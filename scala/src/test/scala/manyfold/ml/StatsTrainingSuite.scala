@@ -325,9 +325,14 @@ class StatsTrainingSuite extends AnyFunSuite with SharedSpark {
       kept.take(2)(r => taken += ((r.getUTF8String(0).toString, r.getDouble(1))))
       val byGroup = added.groupBy(_._1).map { case (g, rs) => g -> contents(rs.map(_._2).iterator) }
       assert(taken.toList == byGroup(2))
-      assert(contents(kept.iterator.map(_._2)) == Seq(0, 1, 3).flatMap(byGroup))
+      def all = {
+        val rows = scala.collection.mutable.ArrayBuffer.empty[(Int, (String, Double))]
+        kept.foreach((g, r) => rows += ((g, (r.getUTF8String(0).toString, r.getDouble(1)))))
+        rows.toList
+      }
+      assert(all == Seq(0, 1, 3).flatMap(g => byGroup(g).map((g, _))))
       kept.clear()
-      assert(kept.size == 0 && kept.iterator.isEmpty)
+      assert(kept.size == 0 && all.isEmpty)
     }
   }
 
