@@ -26,9 +26,10 @@ import org.apache.spark.unsafe.Platform
  * everything and fails loudly if a buffer leaked.
  *
  * Filling is the hot loop of training (a value per row and column): [[addRow]] checks the capacity
- * once per row (doubling every vector when full), and values and validity bits are then written
- * straight into the vectors' off-heap buffers, with no per-value bounds check or reallocation test
- * (Arrow's `setSafe`). Positions are checked against the rows added (`row < numRows`).
+ * once per row (doubling every vector when full, or growing it at once to [[expectRows]]), and
+ * values and validity bits are then written straight into the vectors' off-heap buffers, with no
+ * per-value bounds check or reallocation test (Arrow's `setSafe`). Positions are checked against
+ * the rows added (`row < numRows`).
  */
 final class BatchBuilder private (
     indexColumn: BatchColumn,
@@ -84,18 +85,44 @@ final class BatchBuilder private (
   private val validityAddress = new Array[Long](vectors.length)
   private val foldAt = vectors.length - 1 // the fold vector's position, when there is one
 
+  // The rows this batch is expected to reach (0: unknown), see [[expectRows]].
+  private var expected = 0
+
+  /**
+   * Says the batch will likely fill to `rows` rows (a packed batch, cut at that many): when it
+   * outgrows its first allocation of [[BatchBuilder.InitialRows]], it grows to `rows` at once, not
+   * by doubling (each doubling copies the rows so far and zeroes the new half of every buffer).
+   */
+  def expectRows(rows: Int): Unit = expected = math.max(0, rows)
+
   private def grow(): Unit = {
-    val target = math.max(BatchBuilder.InitialRows, 2 * capacity)
+    val target =
+      if (capacity == 0) BatchBuilder.InitialRows else math.max(2 * capacity, expected)
     var i = 0
     while (i < vectors.length) {
       val v = vectors(i)
       if (capacity == 0) v.allocateNew(target)
+      else if (target > 2 * capacity) reallocate(v, target)
       else while (v.getValueCapacity < target) v.reAlloc()
       dataAddress(i) = v.getDataBuffer.memoryAddress()
       validityAddress(i) = v.getValidityBuffer.memoryAddress()
       i += 1
     }
     capacity = vectors.map(_.getValueCapacity).min
+  }
+
+  // `v` with room for `target` rows in one allocation, its `rows` rows kept.
+  private def reallocate(v: BaseFixedWidthVector, target: Int): Unit = {
+    val dataBytes = rows.toLong * v.getTypeWidth
+    val validityBytes = (rows + 7L) / 8
+    val data = new Array[Byte](dataBytes.toInt)
+    val validity = new Array[Byte](validityBytes.toInt)
+    val offset = Platform.BYTE_ARRAY_OFFSET.toLong
+    Platform.copyMemory(null, v.getDataBuffer.memoryAddress(), data, offset, dataBytes)
+    Platform.copyMemory(null, v.getValidityBuffer.memoryAddress(), validity, offset, validityBytes)
+    v.allocateNew(target) // frees the old buffers; the new ones are zeroed
+    Platform.copyMemory(data, offset, null, v.getDataBuffer.memoryAddress(), dataBytes)
+    Platform.copyMemory(validity, offset, null, v.getValidityBuffer.memoryAddress(), validityBytes)
   }
 
   @inline private def setValid(vector: Int, row: Int): Unit = {
@@ -138,6 +165,9 @@ final class BatchBuilder private (
 
   /** Rows written so far (after any [[truncate]]). */
   def numRows: Int = rows
+
+  /** Rows the vectors have room for. */
+  private[arrow] def rowCapacity: Int = capacity
 
   /** Number of Float64 columns. */
   def numColumns: Int = columns.length

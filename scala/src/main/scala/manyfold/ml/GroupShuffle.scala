@@ -107,8 +107,9 @@ private[manyfold] object GroupShuffle {
     var counts = new Array[Long](64) // task group id -> rows seen
     val out = ArrayBuffer.empty[(Int, InternalRow)]
     val packer = new Packer(plan, numPartitions, ids, out)
-    val stats = if (minRows > 0) plan.newBatch() else null
     val statsLimit = if (statsRows > 0) statsRows else StatsTraining.statsBatchRows(plan)
+    val stats = if (minRows > 0) plan.newBatch() else null
+    if (stats != null) stats.expectRows(statsLimit)
     var closed = false
     def close(): Unit = if (!closed) {
       closed = true
@@ -407,7 +408,10 @@ private[manyfold] object GroupShuffle {
 
     // Partition `part`'s open batch, made at its first row.
     private def openBatch(part: Int): BatchBuilder = {
-      if (batches(part) == null) batches(part) = plan.newBatch()
+      if (batches(part) == null) {
+        batches(part) = plan.newBatch()
+        batches(part).expectRows(limit)
+      }
       batches(part)
     }
 

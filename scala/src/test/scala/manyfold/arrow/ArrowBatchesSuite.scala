@@ -166,6 +166,40 @@ class ArrowBatchesSuite extends AnyFunSuite with SharedSpark with BeforeAndAfter
     }
   }
 
+  test("expectRows: past its first allocation a batch grows at once, its rows and nulls kept") {
+    val b =
+      BatchBuilder.training(Seq(BatchColumn.label("y"), BatchColumn("x", BatchColumn.Feature)))
+    try {
+      b.expectRows(50000)
+      def add(i: Int): Unit = {
+        val at = b.addRow(i % 7)
+        b.setDouble(0, at, i + 0.5)
+        if (i % 3 == 0) b.setNull(1, at) else b.setDouble(1, at, -i.toDouble)
+      }
+      add(0)
+      // The first allocation: InitialRows, as Arrow rounds its buffers up.
+      val first = b.rowCapacity
+      assert(first >= BatchBuilder.InitialRows && first < 2 * BatchBuilder.InitialRows)
+      (1 until first).foreach(add)
+      assert(b.rowCapacity == first)
+      add(first) // one row past the first allocation: room for the expected rows at once
+      assert(b.rowCapacity >= 50000 && b.rowCapacity < 2 * 50000)
+      val grown = b.rowCapacity
+      // Past the expected rows, in bulk: doubling as before.
+      val more = grown - first - 1 + 10
+      val at = b.addRows(Array.tabulate(more)(i => (first + 1 + i) % 7), more)
+      (0 until more).foreach(r => b.setDouble(0, at + r, at + r + 0.5))
+      (0 until more).foreach(r => b.setNull(1, at + r))
+      assert(b.rowCapacity >= 2 * grown)
+      val n = first + 1 + more
+      val cols = readBack(b.toIpc()).map(_._3)
+      assert(cols(0) == (0 until n).map(_ % 7))
+      assert(cols(1) == (0 until n).map(_ + 0.5))
+      assert(cols(2) == (0 until n).map(i => if (i % 3 == 0 || i > first) null else -i.toDouble))
+    } finally b.close()
+    assert(ArrowBatches.allocator.getAllocatedMemory == 0)
+  }
+
   test("every numeric type, decimal included, reaches Arrow as float64; nulls stay null") {
     val schema = StructType(
       Seq(
